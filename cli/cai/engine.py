@@ -1,0 +1,239 @@
+"""The one engine protocol every pass talks to, and VLLMEngine, the real implementation.
+
+Only this module imports vLLM, and only when an engine is built, so `cai --help` stays instant.
+One engine instance is built per run and serves every pass, so the model loads once and vLLM's
+prefix cache stays warm across passes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from cai.errors import EngineError, InputError
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One chat conversation to continue, with its own sampling settings."""
+
+    messages: tuple[Message, ...]
+    max_tokens: int
+    temperature: float = 0.7
+    top_p: float = 1.0
+    seed: int | None = None
+    logprobs: int | None = None
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    output_tokens: int
+    logprobs: tuple[dict[str, float], ...] | None = None
+
+
+class Engine(Protocol):
+    model_name: str
+
+    def generate(self, requests: Sequence[Request]) -> list[Generation]:
+        """Continue every conversation; outputs come back in request order."""
+        ...
+
+
+# Settings measured on a 2-core, GPU-less machine (see docs/engine.md): in-process, eager,
+# an explicit KV cache (vLLM's memory check otherwise fails), and no chunked prefill because
+# per-request seeds crash it once a step holds more than ~4k tokens.
+CPU_DEFAULTS: dict[str, Any] = {
+    "dtype": "bfloat16",
+    "max_model_len": 4096,
+    "enforce_eager": True,
+    "enable_prefix_caching": True,
+    "enable_chunked_prefill": False,
+    "kv_cache_memory_bytes": 512 * 2**20,
+    "use_tqdm_on_load": False,
+}
+GPU_DEFAULTS: dict[str, Any] = {"max_model_len": 4096, "enable_prefix_caching": True, "use_tqdm_on_load": False}
+
+MISSING_VLLM = (
+    "vLLM is not installed in this environment. Install the extra for your hardware: "
+    "pip install 'cai[cpu]' (then: pip uninstall -y torchvision torchaudio torchcodec) "
+    "or pip install 'cai[gpu]'. The README's setup command does this for you."
+)
+
+
+def parse_engine_args(pairs: Sequence[str]) -> dict[str, str]:
+    """--engine-arg KEY=VALUE strings as a dict; values are typed later against vLLM's fields."""
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--engine-arg {pair!r}: expected KEY=VALUE, e.g. --engine-arg max_num_seqs=64")
+        parsed[key.strip().replace("-", "_")] = value.strip()
+    return parsed
+
+
+def coerce_engine_args(raw: Mapping[str, str], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Type each value by vLLM's own EngineArgs field; an unknown key is an error that lists near names."""
+    typed: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in fields:
+            close = [name for name in fields if key in name or name in key][:5]
+            hint = f" (did you mean: {', '.join(close)}?)" if close else ""
+            raise InputError(f"--engine-arg {key}: not a vLLM engine argument{hint}")
+        annotation = fields[key]
+        typed[key] = _coerce(key, value, annotation.__name__ if isinstance(annotation, type) else str(annotation))
+    return typed
+
+
+def _coerce(key: str, value: str, annotation: str) -> Any:
+    lowered = value.lower()
+    if lowered in {"none", "null"} and "None" in annotation:
+        return None
+    if annotation.startswith("bool"):
+        if lowered in {"true", "1", "yes", "on"}:
+            return True
+        if lowered in {"false", "0", "no", "off"}:
+            return False
+        raise InputError(f"--engine-arg {key}={value}: expected true or false")
+    for kind, cast in (("int", int), ("float", float)):
+        if annotation.startswith(kind):
+            try:
+                return cast(value)
+            except ValueError:
+                raise InputError(f"--engine-arg {key}={value}: expected {kind}") from None
+    if value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise InputError(f"--engine-arg {key}={value}: not valid JSON") from None
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+@dataclass
+class VLLMEngine:
+    """The real engine: one offline `vllm.LLM`, built with CPU or GPU defaults plus user overrides."""
+
+    model: str
+    engine_args: Mapping[str, str] = field(default_factory=dict)
+    model_name: str = ""
+    load_seconds: float = 0.0
+    _llm: Any = None
+
+    def __post_init__(self) -> None:
+        self.model_name = self.model_name or self.model
+        if Path(self.model).is_dir():
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+        os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+        logging.getLogger("torch").setLevel(logging.ERROR)
+        vllm = _import_vllm()
+        fields = {f.name: f.type for f in dataclasses.fields(vllm.EngineArgs)}
+        overrides = coerce_engine_args(self.engine_args, fields)
+        settings = {**(CPU_DEFAULTS if _on_cpu() else GPU_DEFAULTS), **overrides}
+        started = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._llm = vllm.LLM(model=self.model, **settings)
+        except Exception as exc:  # vLLM raises many kinds; the user needs one clear line
+            raise EngineError(_explain_start_failure(exc, self.model)) from exc
+        self.load_seconds = time.perf_counter() - started
+
+    def generate(self, requests: Sequence[Request]) -> list[Generation]:
+        if not requests:
+            return []
+        from vllm import SamplingParams
+
+        params = [
+            SamplingParams(
+                max_tokens=r.max_tokens,
+                temperature=r.temperature,
+                top_p=r.top_p,
+                seed=r.seed,
+                logprobs=r.logprobs,
+            )
+            for r in requests
+        ]
+        conversations = [list(r.messages) for r in requests]
+        outputs = self._llm.chat(conversations, params, use_tqdm=False)
+        return [_to_generation(output) for output in outputs]
+
+    def tokenizer(self) -> Any:
+        return self._llm.get_tokenizer()
+
+    def close(self) -> None:
+        self._llm = None
+
+
+def _import_vllm() -> Any:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import vllm
+    except ImportError as exc:
+        raise EngineError(f"{MISSING_VLLM}\n(import error: {exc})") from exc
+    except Exception as exc:
+        if "torchvision" in str(exc) or "nms" in str(exc):
+            raise EngineError(
+                "vLLM failed to import because a CUDA build of torchvision sits beside the CPU torch. "
+                "Fix: pip uninstall -y torchvision torchaudio torchcodec"
+            ) from exc
+        raise EngineError(f"vLLM failed to import: {exc}") from exc
+    return vllm
+
+
+def _on_cpu() -> bool:
+    from vllm.platforms import current_platform
+
+    return bool(current_platform.is_cpu())
+
+
+def _explain_start_failure(exc: Exception, model: str) -> str:
+    text = str(exc)
+    if "memory" in text.lower() or "kv cache" in text.lower():
+        return (
+            f"the engine could not reserve memory for {model}: {text.splitlines()[0] if text else exc!r}. "
+            "Try --engine-arg kv_cache_memory_bytes=<bytes> or a smaller --engine-arg max_model_len=<tokens>."
+        )
+    if not Path(model).exists():
+        return (
+            f"could not load model {model!r}: {text.splitlines()[0] if text else exc!r}. "
+            "--model takes a local model folder, or a model name already in the Hugging Face cache; "
+            "omit it to use the embedded SmolLM2-135M-Instruct."
+        )
+    return f"the engine failed to start for {model}: {text.splitlines()[0] if text else exc!r}"
+
+
+def _to_generation(output: Any) -> Generation:
+    completion = output.outputs[0]
+    logprobs = None
+    if completion.logprobs is not None:
+        logprobs = tuple(
+            {entry.decoded_token or str(token): entry.logprob for token, entry in step.items()}
+            for step in completion.logprobs
+        )
+    return Generation(
+        text=completion.text,
+        finish_reason=str(completion.finish_reason or "stop"),
+        prompt_tokens=len(output.prompt_token_ids or ()),
+        output_tokens=len(completion.token_ids),
+        logprobs=logprobs,
+    )

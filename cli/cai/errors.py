@@ -1,0 +1,26 @@
+"""Errors the CLI turns into a message and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_RUNTIME = 1
+EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class CaiError(Exception):
+    """An error the user can act on; the message says what to change."""
+
+    exit_code = EXIT_RUNTIME
+
+
+class InputError(CaiError):
+    """Bad usage or bad input: a file, a row, a constitution or an option."""
+
+    exit_code = EXIT_INPUT
+
+
+class EngineError(CaiError):
+    """The engine could not be built or failed while generating."""
+
+    exit_code = EXIT_RUNTIME

@@ -1,0 +1,83 @@
+"""What the user sees on stderr: per-stage progress bars while a run works, a summary table after.
+
+stdout is reserved for data rows, so every console here writes to stderr.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cai.pipeline import Summary
+from cai.revise import StageDone
+
+STAGE_LABELS = {"initial": "initial responses", "critique": "critiques", "revision": "revisions"}
+
+
+def stderr_console(quiet: bool = False) -> Console:
+    return Console(stderr=True, quiet=quiet, highlight=False)
+
+
+class RichProgress:
+    """One bar per stage (records done of the run's total) with that stage's generated tokens/s."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.bars = Progress(
+            TextColumn("{task.description:<18}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.tokens: dict[str, int] = {}
+        self.seconds: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def note(self, message: str) -> None:
+        self.console.print(f"[dim]cai:[/dim] {message}")
+
+    def begin(self, plan: Mapping[str, int]) -> None:
+        for stage, total in plan.items():
+            if total:
+                self.tasks[stage] = self.bars.add_task(STAGE_LABELS[stage], total=total, rate="")
+                self.tokens[stage], self.seconds[stage] = 0, 0.0
+        self.last = time.perf_counter()
+        if not self.console.quiet:
+            self.bars.start()
+
+    def advance(self, event: StageDone) -> None:
+        now = time.perf_counter()
+        if event.stage in self.tasks:
+            self.tokens[event.stage] += event.output_tokens
+            self.seconds[event.stage] += now - self.last
+            rate = self.tokens[event.stage] / max(self.seconds[event.stage], 1e-9)
+            self.bars.update(self.tasks[event.stage], advance=event.records, rate=f"{rate:6.0f} tok/s")
+        self.last = now
+
+    def stop(self) -> None:
+        self.bars.stop()
+
+
+def summary_table(summary: Summary) -> Table:
+    table = Table(title="cai revise", title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    dropped = sum(summary.dropped.values())
+    reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(summary.dropped.items()))
+    rate = summary.output_tokens / summary.generate_seconds if summary.generate_seconds else 0.0
+    table.add_row("rows in", str(summary.rows_in))
+    table.add_row("pairs out", f"{summary.pairs_out} → {summary.output}")
+    table.add_row("dropped", f"{dropped}" + (f" ({reasons})" if reasons else ""))
+    table.add_row("tokens", f"{summary.prompt_tokens} prompt, {summary.output_tokens} generated")
+    table.add_row("hit max_tokens", str(summary.length_stops))
+    table.add_row("speed", f"{rate:.0f} generated tok/s")
+    table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
+    return table
