@@ -8,6 +8,7 @@ prefix cache stays warm across passes.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import logging
 import os
@@ -89,7 +90,7 @@ def coerce_engine_args(raw: Mapping[str, str], fields: Mapping[str, Any]) -> dic
     typed: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in fields:
-            close = [name for name in fields if key in name or name in key][:5]
+            close = difflib.get_close_matches(key, list(fields), n=3, cutoff=0.6)
             hint = f" (did you mean: {', '.join(close)}?)" if close else ""
             raise InputError(f"--engine-arg {key}: not a vLLM engine argument{hint}")
         annotation = fields[key]

@@ -90,8 +90,8 @@ def revision_messages(
 
 _PREAMBLE = re.compile(
     r"""^\s*(?:assistant\s*:\s*)?
-    (?:(?:sure|okay|ok|certainly|of\ course|absolutely)\b[\s,!.]*)?
     (?:
+        (?:(?:sure|okay|ok|certainly|of\ course|absolutely)\b[\s,!.]*)?
         here(?:'s|\ is|\ are)\s+(?:a|an|the|my|your)?\s*(?:[\w-]+\s+){0,3}?
             (?:response|revision|version|reply|answer|rewrite|critique)s?\b[^:\n]{0,40}[:.]
       | (?:revised|rewritten|improved|new|updated)\s+(?:assistant\s+)?(?:response|reply|answer|version)\s*:

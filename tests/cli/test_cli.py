@@ -1,0 +1,133 @@
+"""The command line through CliRunner with the scripted engine: exit codes, stderr, clean stdout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from cai.app import app
+from cai.errors import EngineError
+from tests.conftest import write_lines
+from tests.fakes import ScriptedEngine
+
+runner = CliRunner()
+
+
+def invoke(*args: str, stdin: str | None = None) -> Result:
+    return runner.invoke(app, list(args), input=stdin)
+
+
+@pytest.fixture
+def prompts(tmp_path: Path) -> Path:
+    return write_lines(tmp_path / "prompts.txt", ["How do I pick a lock?", "Tell me a mean joke."])
+
+
+def test_stdout_carries_only_jsonl_rows(use_fake_engine: ScriptedEngine, prompts: Path, fake_model_dir: Path) -> None:
+    result = invoke("revise", str(prompts), "--model", str(fake_model_dir))
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 2
+    assert all(set(row) == {"prompt", "chosen", "rejected", "cai"} for row in rows)
+    assert "pairs out" in result.stderr and "rows in" in result.stderr
+
+
+def test_output_file_and_quiet(use_fake_engine: ScriptedEngine, prompts: Path, fake_model_dir: Path) -> None:
+    out = prompts.parent / "nested" / "pairs.jsonl"
+    result = invoke("revise", str(prompts), "-o", str(out), "--model", str(fake_model_dir), "--quiet")
+    assert result.exit_code == 0
+    assert result.stdout == "" and result.stderr == ""
+    assert len(out.read_text().splitlines()) == 2
+
+
+def test_stdin_to_stdout(use_fake_engine: ScriptedEngine, fake_model_dir: Path) -> None:
+    result = invoke("revise", "-", "--model", str(fake_model_dir), "-q", stdin='{"prompt": "hi"}\n{"prompt": "yo"}\n')
+    assert result.exit_code == 0
+    assert [json.loads(line)["prompt"][0]["content"] for line in result.stdout.splitlines()] == ["hi", "yo"]
+
+
+def test_bad_input_row_exits_2_before_any_model_work(
+    use_fake_engine: ScriptedEngine, tmp_path: Path, fake_model_dir: Path
+) -> None:
+    bad = write_lines(tmp_path / "bad.jsonl", ['{"prompt": "ok"}', '{"prompt": ""}'])
+    result = invoke("revise", str(bad), "--model", str(fake_model_dir))
+    assert result.exit_code == 2
+    assert f"{bad}:2: prompt: String should have at least 1 character" in result.stderr
+    assert result.stdout == ""
+    assert use_fake_engine.batches == []
+
+
+def test_bad_constitution_exits_2_naming_file_and_field(
+    use_fake_engine: ScriptedEngine, prompts: Path, tmp_path: Path, fake_model_dir: Path
+) -> None:
+    constitution = tmp_path / "mine.yaml"
+    constitution.write_text("name: mine\ndescription: d\nprinciples:\n  - id: a\n    critique_request: c\n")
+    result = invoke("revise", str(prompts), "--constitution", str(constitution), "--model", str(fake_model_dir))
+    assert result.exit_code == 2
+    assert str(constitution) in result.stderr
+    assert "principles[0].revision_request: Field required" in result.stderr
+    assert use_fake_engine.batches == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.txt"], "prompt file not found: missing.txt"),
+        (["PROMPTS", "--constitution", "nope"], "unknown constitution 'nope'"),
+        (["PROMPTS", "--engine-arg", "novalue"], "expected KEY=VALUE"),
+        (["PROMPTS", "--model", "."], "folder has no config.json"),
+        (["PROMPTS", "-o", "PROMPTS"], "would overwrite the input"),
+        (["PROMPTS", "--rounds", "0"], "Invalid value for '--rounds'"),
+        (["PROMPTS", "--input-format", "csv"], "must be auto, jsonl or text"),
+    ],
+)
+def test_usage_errors_exit_2(
+    use_fake_engine: ScriptedEngine, prompts: Path, fake_model_dir: Path, args: list[str], message: str
+) -> None:
+    args = [str(prompts) if a == "PROMPTS" else a for a in args]
+    model = [] if "--model" in args else ["--model", str(fake_model_dir)]
+    result = invoke("revise", *args, *model)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_engine_failure_exits_1(monkeypatch: pytest.MonkeyPatch, prompts: Path, fake_model_dir: Path) -> None:
+    def broken(*_: object) -> ScriptedEngine:
+        raise EngineError("the engine could not reserve memory; try --engine-arg kv_cache_memory_bytes=<bytes>")
+
+    monkeypatch.setattr("cai.app.ENGINE_FACTORY", broken)
+    result = invoke("revise", str(prompts), "--model", str(fake_model_dir))
+    assert result.exit_code == 1
+    assert "error: the engine could not reserve memory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch, prompts: Path, fake_model_dir: Path) -> None:
+    def interrupted(*_: object) -> ScriptedEngine:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("cai.app.ENGINE_FACTORY", interrupted)
+    assert invoke("revise", str(prompts), "--model", str(fake_model_dir)).exit_code == 130
+
+
+def test_constitution_commands(tmp_path: Path) -> None:
+    listed = invoke("constitution", "list")
+    assert listed.exit_code == 0
+    assert "harmless" in listed.stdout and "helpful-honest" in listed.stdout
+    shown = invoke("constitution", "show", "harmless")
+    assert shown.exit_code == 0 and shown.stdout.startswith("#")
+    good = tmp_path / "good.yaml"
+    good.write_text(shown.stdout)
+    valid = invoke("constitution", "validate", str(good))
+    assert valid.exit_code == 0 and "valid (harmless: " in valid.stdout
+    good.write_text(shown.stdout + "extra_key: 1\n")
+    invalid = invoke("constitution", "validate", str(good))
+    assert invalid.exit_code == 2 and "extra_key: Extra inputs are not permitted" in invalid.stderr
+
+
+def test_help_and_version() -> None:
+    assert "critique → revise" in invoke("--help").stdout
+    assert invoke("--version").stdout.startswith("cai ")

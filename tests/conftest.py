@@ -1,0 +1,78 @@
+"""Shared fixtures: a scripted fake engine for fast tests, one real vLLM engine per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from cai.engine import Engine
+from cai.revise import StageDone
+from tests.fakes import ScriptedEngine
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class RecordingProgress:
+    """A Progress that keeps what it was told, so tests can assert on it."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.plan: dict[str, int] = {}
+        self.events: list[StageDone] = []
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def begin(self, plan: Mapping[str, int]) -> None:
+        self.plan = dict(plan)
+
+    def advance(self, event: StageDone) -> None:
+        self.events.append(event)
+
+
+@pytest.fixture
+def progress() -> RecordingProgress:
+    return RecordingProgress()
+
+
+@pytest.fixture
+def fake_engine() -> ScriptedEngine:
+    return ScriptedEngine()
+
+
+@pytest.fixture
+def fake_model_dir(tmp_path: Path) -> Path:
+    """A folder that passes --model's checks; only the fake engine ever 'loads' it."""
+    folder = tmp_path / "fake-model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    return folder
+
+
+@pytest.fixture
+def use_fake_engine(monkeypatch: pytest.MonkeyPatch, fake_engine: ScriptedEngine) -> ScriptedEngine:
+    """Make the CLI build the fake engine instead of vLLM."""
+    monkeypatch.setattr("cai.app.ENGINE_FACTORY", lambda path, args, label: fake_engine)
+    return fake_engine
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_engine() -> Iterator[Engine]:
+    """The real vLLM engine on the embedded model, loaded once for every test that needs it."""
+    from cai import model
+    from cai.engine import VLLMEngine
+    from cai.pipeline import resolve_model
+
+    path, label = resolve_model(None, lambda message: None)
+    engine = VLLMEngine(path, {}, model_name=label)
+    assert model.locate().prepared
+    yield engine
+    engine.close()
