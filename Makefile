@@ -12,7 +12,7 @@ setup: $(STAMP)
 $(STAMP): requirements/lock-cpu.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-deps -r requirements/lock-cpu.txt
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/cai model prepare
 	touch $(STAMP)
 

@@ -6,6 +6,7 @@ stderr. Heavy modules (vLLM, torch, transformers) are never imported here.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -50,6 +51,10 @@ def guarded(action: Callable[[], T], debug: bool = False) -> T:
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        # the reader of stdout went away (e.g. `| head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(EXIT_RUNTIME) from None
     except Exception as exc:
         if debug:
             traceback.print_exc()

@@ -77,7 +77,7 @@ def summary_table(summary: Summary) -> Table:
     table.add_row("pairs out", f"{summary.pairs_out} → {summary.output}")
     table.add_row("dropped", f"{dropped}" + (f" ({reasons})" if reasons else ""))
     table.add_row("tokens", f"{summary.prompt_tokens} prompt, {summary.output_tokens} generated")
-    table.add_row("hit max_tokens", str(summary.length_stops))
+    table.add_row("cut at max_tokens", f"{summary.length_stops} generations")
     table.add_row("speed", f"{rate:.0f} generated tok/s")
     table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
     return table
