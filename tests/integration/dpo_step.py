@@ -10,7 +10,8 @@ import sys
 
 from datasets import load_dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
-from trl import DPOConfig, DPOTrainer
+from trl.trainer.dpo_config import DPOConfig
+from trl.trainer.dpo_trainer import DPOTrainer
 
 
 def main(pairs: str, folder: str, output_dir: str) -> None:
