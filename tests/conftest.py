@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from cai.engine import Engine
+from cai.engine import Engine, Generation, Request
 from cai.revise import StageDone
 from tests.fakes import ScriptedEngine
 
@@ -62,6 +62,25 @@ def use_fake_engine(monkeypatch: pytest.MonkeyPatch, fake_engine: ScriptedEngine
 def write_lines(path: Path, lines: list[str]) -> Path:
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path
+
+
+class Borrowed:
+    """The session's engine lent to one run: the run's close() must not unload it for later tests."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.model_name = engine.model_name
+        self.max_model_len = engine.max_model_len
+        self.closed = False
+
+    def generate(self, requests: Sequence[Request]) -> list[Generation]:
+        return self.engine.generate(requests)
+
+    def prompt_tokens(self, messages: Sequence[dict[str, str]]) -> int:
+        return self.engine.prompt_tokens(messages)
+
+    def close(self) -> None:
+        self.closed = True
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,12 @@ def echo_stage(request: Request) -> str:
 class ScriptedEngine:
     responder: Responder = echo_stage
     model_name: str = "fake"
+    max_model_len: int = 100_000
     batches: list[list[Request]] = field(default_factory=list)
+    closed: bool = False
+
+    def prompt_tokens(self, messages: Sequence[dict[str, str]]) -> int:
+        return sum(len(m["content"].split()) for m in messages)
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         self.batches.append(list(requests))
@@ -35,11 +40,14 @@ class ScriptedEngine:
                 Generation(
                     text=text,
                     finish_reason="stop",
-                    prompt_tokens=sum(len(m["content"].split()) for m in request.messages),
+                    prompt_tokens=self.prompt_tokens(request.messages),
                     output_tokens=len(text.split()),
                 )
             )
         return outputs
+
+    def close(self) -> None:
+        self.closed = True
 
     @property
     def requests(self) -> list[Request]:

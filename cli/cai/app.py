@@ -18,6 +18,7 @@ from rich.table import Table
 
 from cai import __version__, constitution, model
 from cai.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, CaiError
+from cai.interrupts import graceful_interrupts
 from cai.pipeline import EngineFactory, ReviseJob, build_engine, run_revise
 from cai.records import InputFormat
 from cai.report import RichProgress, stderr_console, summary_table
@@ -116,6 +117,15 @@ def revise(
         ),
     ] = None,
     input_format: Annotated[str, typer.Option(help="auto (by extension, else by content), jsonl or text.")] = "auto",
+    rejects: Annotated[
+        str | None,
+        typer.Option(help="Quarantine file for rows that did not become pairs. Default: OUT.rejects.jsonl."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start OUT afresh instead of resuming it.")] = False,
+    max_bad_rows: Annotated[
+        int, typer.Option(min=0, help="More bad input rows than this stops the run (exit 2) before any model work.")
+    ] = 10,
+    max_row_bytes: Annotated[int, typer.Option(min=1, help="Input rows longer than this are quarantined.")] = 1_000_000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
 ) -> None:
@@ -143,11 +153,16 @@ def revise(
         chunk_size=chunk_size,
         engine_args=tuple(engine_arg or ()),
         input_format=_input_format(input_format),
+        rejects=rejects,
+        overwrite=overwrite,
+        max_bad_rows=max_bad_rows,
+        max_row_bytes=max_row_bytes,
     )
     console = stderr_console(quiet)
     progress = RichProgress(console)
     try:
-        summary = guarded(lambda: run_revise(job, progress, ENGINE_FACTORY), debug)
+        with graceful_interrupts():
+            summary = guarded(lambda: run_revise(job, progress, ENGINE_FACTORY), debug)
     finally:
         progress.stop()
     console.print(summary_table(summary))

@@ -21,6 +21,20 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
 MAX_CONSTITUTION_BYTES = 1_000_000
+MAX_YAML_ALIASES = 64
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """Safe YAML with a bound on aliases, so an alias bomb fails fast instead of expanding."""
+
+    aliases_seen = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases_seen += 1
+            if self.aliases_seen > MAX_YAML_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_YAML_ALIASES} YAML aliases (*name); write the values out")
+        return super().compose_node(parent, index)  # type: ignore[arg-type]
 
 
 class _Strict(BaseModel):
@@ -126,9 +140,11 @@ def load(name_or_path: str) -> LoadedConstitution:
 
 def parse(raw: bytes, path: Path) -> Constitution:
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
+        data = yaml.load(raw.decode("utf-8"), Loader=_BoundedLoader)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.constructor.ConstructorError as exc:
+        raise InputError(f"{path}: only plain YAML is allowed (no tags such as !!python): {exc.problem}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

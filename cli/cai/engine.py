@@ -47,9 +47,18 @@ class Generation:
 
 class Engine(Protocol):
     model_name: str
+    max_model_len: int
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         """Continue every conversation; outputs come back in request order."""
+        ...
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> int:
+        """Length of the conversation after the chat template, so a too-long prompt never reaches a batch."""
+        ...
+
+    def close(self) -> None:
+        """Release the model; the engine is not used afterwards."""
         ...
 
 
@@ -135,7 +144,9 @@ class VLLMEngine:
     engine_args: Mapping[str, str] = field(default_factory=dict)
     model_name: str = ""
     load_seconds: float = 0.0
+    max_model_len: int = 0
     _llm: Any = None
+    _tokenizer: Any = None
 
     def __post_init__(self) -> None:
         self.model_name = self.model_name or self.model
@@ -155,8 +166,10 @@ class VLLMEngine:
                 warnings.simplefilter("ignore")
                 self._llm = vllm.LLM(model=self.model, **settings)
         except Exception as exc:  # vLLM raises many kinds; the user needs one clear line
-            raise EngineError(_explain_start_failure(exc, self.model)) from exc
+            raise EngineError(_explain_start_failure(exc, self.model_name)) from exc
         self.load_seconds = time.perf_counter() - started
+        self.max_model_len = int(self._llm.llm_engine.model_config.max_model_len)
+        self._tokenizer = self._llm.get_tokenizer()
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         if not requests:
@@ -177,11 +190,14 @@ class VLLMEngine:
         outputs = self._llm.chat(conversations, params, use_tqdm=False)
         return [_to_generation(output) for output in outputs]
 
-    def tokenizer(self) -> Any:
-        return self._llm.get_tokenizer()
+    def prompt_tokens(self, messages: Sequence[Message]) -> int:
+        text = self._tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+        return len(self._tokenizer.encode(text, add_special_tokens=False))
 
     def close(self) -> None:
+        """Drop the engine so its memory is freed before the process goes on (or exits)."""
         self._llm = None
+        self._tokenizer = None
 
 
 def _import_vllm() -> Any:

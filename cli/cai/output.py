@@ -2,20 +2,21 @@
 
 `prompt`, `chosen` and `rejected` are exactly what TRL's DPOTrainer reads; everything cai knows
 about how the pair was made (key, constitution hash, model, every round) sits under `cai`, which
-TRL ignores. A pair that carries no preference is dropped with a reason instead of written.
+TRL ignores. A record that does not become a pair (quarantined, or dropped because it carries no
+preference) becomes a `Reject` with its key instead, so a resumed run knows it is done.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from cai.framing import normalise
+from cai.records import Reject, truncate
 from cai.revise import Revision
 
 
@@ -30,11 +31,16 @@ class Provenance:
     mode: str
 
 
-def drop_reason(state: Revision) -> str | None:
-    if not state.initial:
-        return "empty_initial"
+def as_reject(state: Revision) -> Reject | None:
+    """The quarantine or drop entry for a record that does not become a pair, else None."""
+    row = state.record.row
+    raw = json.dumps(row.model_dump(mode="json", exclude_none=True), ensure_ascii=False).encode()
+    if state.quarantine is not None:
+        reason, detail = state.quarantine
+        return Reject(state.record.line, reason, detail, truncate(raw), state.record.key)
     if normalise(state.current) == normalise(state.initial):
-        return "unchanged"
+        detail = "the final revision equals the initial response after normalisation"
+        return Reject(state.record.line, "unchanged", detail, truncate(raw), state.record.key, kind="dropped")
     return None
 
 
@@ -58,28 +64,34 @@ def preference_row(state: Revision, provenance: Provenance) -> dict[str, Any]:
     }
 
 
-class RowWriter:
-    """Appends JSON lines and flushes after each chunk, so finished rows survive a later failure."""
+class JsonlWriter:
+    """Appends JSON lines; `commit` flushes and fsyncs, so a finished chunk survives a crash.
 
-    def __init__(self, handle: IO[str]):
-        self.handle = handle
+    The file is opened on the first row, so a run with nothing to write creates no file.
+    """
+
+    def __init__(self, path: Path | None, append: bool = True):
+        self.path = path
+        self.mode = "a" if append else "w"
+        self.handle: IO[str] | None = sys.stdout if path is None else None
         self.rows = 0
 
     def write(self, row: dict[str, Any]) -> None:
+        if self.handle is None:
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = self.path.open(self.mode, encoding="utf-8")
         self.handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         self.rows += 1
 
-    def flush(self) -> None:
+    def commit(self) -> None:
+        if self.handle is None:
+            return
         self.handle.flush()
+        if self.path is not None:
+            os.fsync(self.handle.fileno())
 
-
-@contextmanager
-def open_output(destination: str | None) -> Iterator[RowWriter]:
-    """'-' or None is stdout; a path is written as a whole new file, its folder created if missing."""
-    if destination in (None, "-"):
-        yield RowWriter(sys.stdout)
-        return
-    path = Path(destination)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        yield RowWriter(handle)
+    def close(self) -> None:
+        self.commit()
+        if self.handle is not None and self.path is not None:
+            self.handle.close()

@@ -1,23 +1,28 @@
 """`cai revise` as one core function: validate everything, load one engine, stream chunks through.
 
-Everything that can be wrong with the input is found before the model loads. Nothing here
-prints: progress and notes go through the `Progress` callbacks the CLI layer supplies.
+Everything that can be wrong with the input is found before the model loads. Every input row
+ends up in exactly one place: the output (a pair), the rejects file (quarantined or dropped, with
+its reason), or it was already there from an earlier run of the same command (resume). Nothing
+here prints: progress and notes go through the `Progress` callbacks the CLI layer supplies.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from cai import constitution, model
 from cai.engine import Engine, VLLMEngine, parse_engine_args
 from cai.errors import InputError
-from cai.output import Provenance, drop_reason, open_output, preference_row
-from cai.records import InputFormat, Record, fingerprint, read_rows, record_key
+from cai.ledger import Holdings, OutputPaths, prepare_resume, read_manifest
+from cai.manifest import Manifest
+from cai.output import JsonlWriter, Provenance, as_reject, preference_row
+from cai.records import MAX_ROW_BYTES, InputFormat, Record, Reject, Scan, fingerprint, record_key, scan, truncate
 from cai.revise import ReviseRunner, ReviseSettings, StageDone
 
 PROMPT_FORMAT_VERSION = 1
@@ -40,25 +45,42 @@ class ReviseJob:
     chunk_size: int = 64
     engine_args: tuple[str, ...] = ()
     input_format: InputFormat = "auto"
+    rejects: str | None = None
+    overwrite: bool = False
+    max_bad_rows: int = 10
+    max_row_bytes: int = MAX_ROW_BYTES
 
 
 @dataclass
 class Summary:
+    """What happened to every input row; rows_in always equals the sum of the other row counts."""
+
     rows_in: int = 0
+    already_done: int = 0
     pairs_out: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    quarantined: Counter[str] = field(default_factory=Counter)
     prompt_tokens: int = 0
     output_tokens: int = 0
     length_stops: int = 0
+    torn_lines: int = 0
     load_seconds: float = 0.0
     generate_seconds: float = 0.0
     wall_seconds: float = 0.0
     output: str = "<stdout>"
+    rejects: str = ""
 
     def add(self, event: StageDone) -> None:
         self.prompt_tokens += event.prompt_tokens
         self.output_tokens += event.output_tokens
         self.length_stops += event.length_stops
+
+    def count(self, entry: Reject) -> None:
+        (self.dropped if entry.kind == "dropped" else self.quarantined)[entry.reason] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        # not dataclasses.asdict: it rebuilds a Counter from (key, value) pairs and so miscounts it
+        return {name: dict(value) if isinstance(value, Counter) else value for name, value in vars(self).items()}
 
 
 class Progress(Protocol):
@@ -77,51 +99,133 @@ def build_engine(model_path: str, engine_args: Mapping[str, str], label: str) ->
     return VLLMEngine(model_path, engine_args, model_name=label)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A validated run: everything decided before the model loads."""
+
+    job: ReviseJob
+    loaded: constitution.LoadedConstitution
+    settings: ReviseSettings
+    engine_args: Mapping[str, str]
+    paths: OutputPaths
+    input_label: str
+    input_rows: int
+    model_path: str
+    model_label: str
+    parameters: dict[str, Any]
+    holdings: Holdings
+    todo: list[Record]
+    new_rejects: list[Reject]
+
+
 def run_revise(job: ReviseJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> Summary:
     started = time.perf_counter()
+    run = prepare(job, progress)
+    summary = Summary(
+        rows_in=run.input_rows,
+        already_done=run.input_rows - len(run.todo) - len(run.new_rejects),
+        torn_lines=run.holdings.torn_lines,
+        output=str(run.paths.output or "<stdout>"),
+        rejects=str(run.paths.rejects),
+    )
+    if run.holdings.torn_lines:
+        progress.note(f"removed {run.holdings.torn_lines} torn last line(s) left by an interrupted write")
+    if summary.already_done:
+        progress.note(f"resuming: {summary.already_done} of {summary.rows_in} rows are already done")
+    if run.paths.manifest and not run.todo and not run.new_rejects and _complete(run.paths.manifest):
+        summary.wall_seconds = time.perf_counter() - started
+        return summary  # nothing to do: no engine, no write, files stay byte-identical
+    execute(run, progress, engine_factory, summary, started)
+    summary.wall_seconds = time.perf_counter() - started
+    return summary
+
+
+def prepare(job: ReviseJob, progress: Progress) -> Prepared:
+    """Validate options, constitution and every input row; find what an earlier run already did."""
     loaded = constitution.load(job.constitution)
     settings = _settings(job, loaded.constitution.defaults)
     engine_args = parse_engine_args(job.engine_args)
-    _check_output(job)
-    rows = read_rows(job.prompts, job.input_format)
+    paths = OutputPaths.for_output(job.output, job.rejects)
+    _check_paths(job, paths)
+    scanned = scan(job.prompts, job.input_format, job.max_row_bytes)
+    _check_bad_rows(scanned, job.max_bad_rows)
     model_path, model_label = resolve_model(job.model, progress.note)
-    run_key = fingerprint(
-        {
-            "constitution": loaded.sha256,
-            "model": model_label,
-            "settings": settings.__dict__,
-            "format": PROMPT_FORMAT_VERSION,
-        }
+    parameters = _parameters(loaded, model_label, settings)
+    holdings = prepare_resume(paths, parameters, job.overwrite) if paths.output else Holdings.empty()
+    run_key = fingerprint(parameters)
+    records, duplicates = _split_duplicates([Record(line, row, record_key(row, run_key)) for line, row in scanned.rows])
+    return Prepared(
+        job=job,
+        loaded=loaded,
+        settings=settings,
+        engine_args=engine_args,
+        paths=paths,
+        input_label=scanned.label,
+        input_rows=scanned.lines,
+        model_path=model_path,
+        model_label=model_label,
+        parameters=parameters,
+        holdings=holdings,
+        todo=[record for record in records if record.key not in holdings.done],
+        new_rejects=[entry for entry in [*scanned.rejects, *duplicates] if entry.key not in holdings.done],
     )
-    records = [Record(line, row, record_key(row, run_key)) for line, row in rows]
-    summary = Summary(rows_in=len(records), output=job.output or "<stdout>")
 
+
+def execute(run: Prepared, progress: Progress, engine_factory: EngineFactory, summary: Summary, started: float) -> None:
+    """Write the rows; the manifest says 'running' throughout and how the run ended at the end."""
+    pairs = JsonlWriter(run.paths.output, append=True)
+    rejects = JsonlWriter(run.paths.rejects, append=run.paths.output is not None)
+    manifest = Manifest(run.paths, run.parameters, run.loaded, run.model_label, run.input_label, run.holdings)
+    try:
+        for entry in run.new_rejects:
+            rejects.write(entry.as_dict())
+            summary.count(entry)
+        rejects.commit()
+        manifest.write("running", summary)
+        if run.todo:
+            progress.note(f"loading {run.model_label}")
+            engine = engine_factory(run.model_path, run.engine_args, run.model_label)
+            summary.load_seconds = time.perf_counter() - started
+            try:
+                _generate(run, engine, progress, summary, pairs, rejects)
+            finally:
+                engine.close()
+    except BaseException:
+        pairs.close()
+        rejects.close()
+        manifest.write("interrupted", summary)
+        raise
+    pairs.close()
+    rejects.close()
+    manifest.write("complete", summary)
+
+
+def _generate(
+    run: Prepared, engine: Engine, progress: Progress, summary: Summary, pairs: JsonlWriter, rejects: JsonlWriter
+) -> None:
     def on_stage(event: StageDone) -> None:
         summary.add(event)
         progress.advance(event)
 
-    progress.note(f"loading {model_label}")
-    engine = engine_factory(model_path, engine_args, model_label)
-    summary.load_seconds = time.perf_counter() - started
-    progress.begin(_plan(records, settings))
-    runner = ReviseRunner(loaded.constitution, settings, engine, on_stage)
-    provenance = Provenance(
-        loaded.constitution.name, loaded.sha256, model_label, job.seed, "critique" if job.critique else "direct"
-    )
+    progress.begin(_plan(run.todo, run.settings))
+    runner = ReviseRunner(run.loaded.constitution, run.settings, engine, on_stage)
+    mode = "critique" if run.settings.critique else "direct"
+    provenance = Provenance(run.loaded.constitution.name, run.loaded.sha256, run.model_label, run.settings.seed, mode)
     generating = time.perf_counter()
-    with open_output(job.output) as writer:
-        for chunk in _chunks(records, job.chunk_size):
+    try:
+        for chunk in _chunks(run.todo, run.job.chunk_size):
             for state in runner.run(chunk):
-                reason = drop_reason(state)
-                if reason:
-                    summary.dropped[reason] += 1
+                entry = as_reject(state)
+                if entry is None:
+                    pairs.write(preference_row(state, provenance))
+                    summary.pairs_out += 1
                 else:
-                    writer.write(preference_row(state, provenance))
-            writer.flush()
-        summary.pairs_out = writer.rows
-    summary.generate_seconds = time.perf_counter() - generating
-    summary.wall_seconds = time.perf_counter() - started
-    return summary
+                    rejects.write(entry.as_dict())
+                    summary.count(entry)
+            pairs.commit()
+            rejects.commit()
+    finally:
+        summary.generate_seconds = time.perf_counter() - generating
 
 
 def resolve_model(requested: str | None, note: Callable[[str], None]) -> tuple[str, str]:
@@ -130,9 +234,21 @@ def resolve_model(requested: str | None, note: Callable[[str], None]) -> tuple[s
         embedded = model.prepare(note)
         return str(embedded.folder), f"{model.MODEL_LABEL}@{embedded.gguf_sha256[:12]}"
     path = Path(requested).expanduser()
+    if not path.exists() and requested.startswith(("/", ".", "~")):
+        raise InputError(f"--model {requested}: no such folder; give a model folder or a model name")
     if path.exists() and not (path / "config.json").is_file():
         raise InputError(f"--model {requested}: folder has no config.json; point at a Hugging Face model folder")
     return (str(path), str(path)) if path.exists() else (requested, requested)
+
+
+def _parameters(loaded: constitution.LoadedConstitution, model_label: str, settings: ReviseSettings) -> dict[str, Any]:
+    """What decides the rows' content; a resume must match these exactly."""
+    return {
+        "constitution": {"name": loaded.constitution.name, "sha256": loaded.sha256},
+        "model": model_label,
+        **asdict(settings),
+        "prompt_format": PROMPT_FORMAT_VERSION,
+    }
 
 
 def _settings(job: ReviseJob, defaults: constitution.SamplingDefaults) -> ReviseSettings:
@@ -146,13 +262,45 @@ def _settings(job: ReviseJob, defaults: constitution.SamplingDefaults) -> Revise
     )
 
 
-def _check_output(job: ReviseJob) -> None:
-    if job.output in (None, "-"):
+def _split_duplicates(records: list[Record]) -> tuple[list[Record], list[Reject]]:
+    """A row repeated verbatim would give the same pair again (same key, same seeds): drop the repeats."""
+    first_line: dict[str, int] = {}
+    unique: list[Record] = []
+    duplicates: list[Reject] = []
+    for record in records:
+        if record.key in first_line:
+            raw = json.dumps(record.row.model_dump(mode="json", exclude_none=True), ensure_ascii=False).encode()
+            detail = f"same row as line {first_line[record.key]}"
+            key = f"{record.key}#line{record.line}"
+            duplicates.append(Reject(record.line, "duplicate", detail, truncate(raw), key, kind="dropped"))
+        else:
+            first_line[record.key] = record.line
+            unique.append(record)
+    return unique, duplicates
+
+
+def _check_paths(job: ReviseJob, paths: OutputPaths) -> None:
+    written = [p for p in (paths.output, paths.rejects, paths.manifest) if p is not None]
+    if job.prompts != "-" and any(p.resolve() == Path(job.prompts).resolve() for p in written):
+        raise InputError(f"the output files would overwrite the input {job.prompts}; choose another -o")
+    for path in written:
+        if path.is_dir():
+            raise InputError(f"{path} is a folder; give a file path such as {path}/pairs.jsonl")
+
+
+def _check_bad_rows(scanned: Scan, limit: int) -> None:
+    if len(scanned.rejects) <= limit:
         return
-    if Path(job.output).resolve() == Path(job.prompts).resolve():
-        raise InputError(f"-o {job.output}: the output would overwrite the input; choose another file")
-    if Path(job.output).is_dir():
-        raise InputError(f"-o {job.output} is a folder; give a file path such as {job.output}/pairs.jsonl")
+    shown = "\n".join(f"{scanned.label}:{r.line}: {r.reason}: {r.detail}" for r in scanned.rejects[:10])
+    raise InputError(
+        f"{len(scanned.rejects)} of {scanned.lines} rows in {scanned.label} are bad (limit --max-bad-rows {limit}); "
+        f"nothing was generated. First ones:\n{shown}"
+    )
+
+
+def _complete(manifest_path: Path) -> bool:
+    manifest = read_manifest(manifest_path)
+    return manifest is not None and manifest.get("status") == "complete"
 
 
 def _plan(records: Sequence[Record], settings: ReviseSettings) -> dict[str, int]:
@@ -163,5 +311,6 @@ def _plan(records: Sequence[Record], settings: ReviseSettings) -> dict[str, int]
     return plan
 
 
-def _chunks(records: Sequence[Record], size: int) -> list[Sequence[Record]]:
-    return [records[start : start + size] for start in range(0, len(records), size)]
+def _chunks(records: Sequence[Record], size: int) -> Iterator[Sequence[Record]]:
+    for start in range(0, len(records), size):
+        yield records[start : start + size]

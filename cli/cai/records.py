@@ -1,7 +1,8 @@
-"""Reading prompt files into validated rows, and keying them.
+"""Reading prompt files into validated rows, quarantining the rows that cannot be used, keying the rest.
 
-Every row is validated before the model loads, and every error names the file, the line and
-the field, so a user fixes the input once instead of discovering problems mid-run.
+The input is read line by line with line numbers, before the model loads. A bad row never stops
+the good ones: it becomes a `Reject` (line, reason, detail, the raw text truncated) that the run
+writes to its quarantine file. Only a flood of bad rows (--max-bad-rows) stops a run.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -20,7 +21,8 @@ from cai.constitution import format_location
 from cai.errors import InputError
 
 InputFormat = Literal["auto", "jsonl", "text"]
-MAX_ERRORS_SHOWN = 20
+MAX_ROW_BYTES = 1_000_000
+RAW_SHOWN = 500
 
 
 class ChatMessage(BaseModel):
@@ -65,25 +67,103 @@ class Record:
     key: str
 
 
-def read_rows(source: str, input_format: InputFormat = "auto") -> list[tuple[int, PromptRow]]:
-    """All rows of a file (or '-' for stdin); every bad row is reported together, then exit 2."""
+@dataclass(frozen=True)
+class Reject:
+    """A row that could not be processed, as written to the quarantine file."""
+
+    line: int
+    reason: str
+    detail: str
+    raw: str
+    key: str
+    kind: Literal["quarantined", "dropped"] = "quarantined"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "kind": self.kind,
+            "reason": self.reason,
+            "detail": self.detail,
+            "raw": self.raw,
+            "key": self.key,
+        }
+
+
+class BadRow(ValueError):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class Scan:
+    """Everything read from the input: usable rows with their line numbers, and rejects."""
+
+    label: str
+    rows: list[tuple[int, PromptRow]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        return len(self.rows) + len(self.rejects)
+
+
+def scan(source: str, input_format: InputFormat = "auto", max_row_bytes: int = MAX_ROW_BYTES) -> Scan:
+    """Read and validate every non-blank line of a file (or '-' for stdin)."""
     label = "<stdin>" if source == "-" else source
-    text = _read_text(source)
-    kind = _detect_format(source, text) if input_format == "auto" else input_format
-    rows: list[tuple[int, PromptRow]] = []
-    errors: list[str] = []
-    for line_number, line in _lines(text):
-        try:
-            rows.append((line_number, _parse_line(line, kind)))
-        except ValueError as exc:
-            errors.append(f"{label}:{line_number}: {exc}")
-    if errors:
-        shown = "\n".join(errors[:MAX_ERRORS_SHOWN])
-        more = f"\n... and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > MAX_ERRORS_SHOWN else ""
-        raise InputError(f"{len(errors)} bad row(s) in {label}; nothing was generated:\n{shown}{more}")
-    if not rows:
+    result = Scan(label)
+    kind: str | None = None if input_format == "auto" else input_format
+    with _open(source) as handle:
+        for number, raw in _raw_lines(handle):
+            if kind is None:
+                kind = _detect_format(source, raw)
+            try:
+                result.rows.append((number, parse_line(raw, kind, max_row_bytes)))
+            except BadRow as bad:
+                result.rejects.append(reject(number, raw, bad.reason, bad.detail))
+    if not result.lines:
         raise InputError(f"{label} has no prompts")
-    return rows
+    return result
+
+
+def reject(line: int, raw: bytes, reason: str, detail: str) -> Reject:
+    """A bad input row; its key (line and content hash) lets a resumed run skip it."""
+    return Reject(line, reason, detail, truncate(raw), f"line{line}-{hashlib.sha256(raw).hexdigest()[:12]}")
+
+
+def truncate(raw: bytes) -> str:
+    text = raw[: RAW_SHOWN * 4].decode("utf-8", errors="replace")
+    return text if len(text) <= RAW_SHOWN else text[:RAW_SHOWN] + "…"
+
+
+def parse_line(raw: bytes, kind: str, max_row_bytes: int = MAX_ROW_BYTES) -> PromptRow:
+    if len(raw) > max_row_bytes:
+        raise BadRow("too_large", f"row is {len(raw)} bytes; the limit is {max_row_bytes} (--max-row-bytes)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRow("invalid_utf8", f"not UTF-8 ({exc.reason} at byte {exc.start} of the line)") from None
+    if kind == "text":
+        return _validate({"prompt": text.strip()})
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRow("invalid_json", f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise BadRow("not_object", f'expected a JSON object like {{"prompt": "..."}}, got {type(data).__name__}')
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRow("lone_surrogate", "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape)") from None
+    return _validate(data)
+
+
+def _validate(data: dict[str, Any]) -> PromptRow:
+    try:
+        return PromptRow.model_validate(data)
+    except ValidationError as exc:
+        raise BadRow("invalid_row", "; ".join(_describe(error) for error in exc.errors())) from None
 
 
 def record_key(row: PromptRow, run_fingerprint: str) -> str:
@@ -96,48 +176,46 @@ def fingerprint(settings: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _read_text(source: str) -> str:
-    try:
-        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"prompt file not found: {source}") from None
-    except IsADirectoryError:
-        raise InputError(f"{source} is a folder; pass a .jsonl or .txt file") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{source}:{line}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+class _open:
+    """stdin's bytes or a file's, with the errors a user can act on."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.handle: BinaryIO | None = None
+
+    def __enter__(self) -> BinaryIO:
+        if self.source == "-":
+            return sys.stdin.buffer
+        try:
+            self.handle = Path(self.source).open("rb")
+        except FileNotFoundError:
+            raise InputError(f"prompt file not found: {self.source}") from None
+        except IsADirectoryError:
+            raise InputError(f"{self.source} is a folder; pass a .jsonl or .txt file") from None
+        return self.handle
+
+    def __exit__(self, *_: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
 
 
-def _detect_format(source: str, text: str) -> Literal["jsonl", "text"]:
+def _raw_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines as bytes, numbered from 1; a UTF-8 BOM and CR before LF are dropped."""
+    for number, line in enumerate(handle, start=1):
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        line = line.rstrip(b"\n").rstrip(b"\r")
+        if line.strip():
+            yield number, line
+
+
+def _detect_format(source: str, first_line: bytes) -> Literal["jsonl", "text"]:
     suffix = Path(source).suffix.lower()
     if suffix in {".jsonl", ".json", ".ndjson"}:
         return "jsonl"
     if suffix == ".txt":
         return "text"
-    return "jsonl" if text.lstrip().startswith("{") else "text"
-
-
-def _lines(text: str) -> Iterator[tuple[int, str]]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            yield number, line.rstrip("\r")
-
-
-def _parse_line(line: str, kind: str) -> PromptRow:
-    if kind == "text":
-        return PromptRow(prompt=line.strip())
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f'expected a JSON object like {{"prompt": "..."}}, got {type(data).__name__}')
-    try:
-        return PromptRow.model_validate(data)
-    except ValidationError as exc:
-        raise ValueError("; ".join(_describe(error) for error in exc.errors())) from None
+    return "jsonl" if first_line.lstrip().startswith(b"{") else "text"
 
 
 def _describe(error: Any) -> str:

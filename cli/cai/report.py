@@ -70,14 +70,22 @@ def summary_table(summary: Summary) -> Table:
     table = Table(title="cai revise", title_justify="left", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    dropped = sum(summary.dropped.values())
-    reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(summary.dropped.items()))
     rate = summary.output_tokens / summary.generate_seconds if summary.generate_seconds else 0.0
     table.add_row("rows in", str(summary.rows_in))
+    if summary.already_done:
+        table.add_row("already done", f"{summary.already_done} (resumed)")
     table.add_row("pairs out", f"{summary.pairs_out} → {summary.output}")
-    table.add_row("dropped", f"{dropped}" + (f" ({reasons})" if reasons else ""))
+    table.add_row("dropped", _counts(summary.dropped))
+    table.add_row("quarantined", _counts(summary.quarantined))
+    if summary.dropped or summary.quarantined:
+        table.add_row("rejects file", summary.rejects)
     table.add_row("tokens", f"{summary.prompt_tokens} prompt, {summary.output_tokens} generated")
     table.add_row("cut at max_tokens", f"{summary.length_stops} generations")
     table.add_row("speed", f"{rate:.0f} generated tok/s")
     table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
     return table
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(counts.items()))
+    return f"{sum(counts.values())}" + (f" ({reasons})" if reasons else "")

@@ -14,7 +14,7 @@ from typing import Any
 
 from cai import framing
 from cai.constitution import Constitution, Principle
-from cai.engine import Engine, Generation, Request
+from cai.engine import Engine, Generation, Message, Request
 from cai.records import Record
 
 
@@ -26,6 +26,7 @@ class ReviseSettings:
     temperature: float
     top_p: float
     seed: int
+    empty_retries: int = 2
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Revision:
     initial_source: str = "generated"
     initial_finish_reason: str = "given"
     rounds: list[Round] = field(default_factory=list)
+    quarantine: tuple[str, str] | None = None  # (reason, detail) when the record cannot be finished
 
     @property
     def current(self) -> str:
@@ -104,11 +106,11 @@ class ReviseRunner:
 
     def run(self, records: Sequence[Record]) -> list[Revision]:
         states = [self._start(record) for record in records]
-        self._initial(states)
+        generated = [s for s in states if s.initial_source == "generated"]
+        for state, text, output in self._stage("initial", 0, generated, self._initial_messages, len(generated)):
+            state.initial, state.initial_finish_reason = text, output.finish_reason
         for number in range(1, self.settings.rounds + 1):
-            live = [s for s in states if s.initial]
-            critiques = self._critiques(live, number, len(states)) if self.settings.critique else [None] * len(live)
-            self._revisions(live, number, critiques, len(states))
+            self._round(number, states)
         return states
 
     def _start(self, record: Record) -> Revision:
@@ -118,53 +120,89 @@ class ReviseRunner:
             state.initial, state.initial_source = record.row.response.strip(), "given"
         return state
 
-    def _initial(self, states: list[Revision]) -> None:
-        pending = [s for s in states if s.initial_source == "generated"]
-        requests = [self._request(s.record.row.conversation(), s.record.key, "initial") for s in pending]
-        for state, output in zip(pending, self._generate("initial", 0, requests, len(pending)), strict=True):
-            state.initial = output.text.strip()
-            state.initial_finish_reason = output.finish_reason
-
-    def _critiques(self, states: list[Revision], number: int, chunk: int) -> list[Generation | None]:
-        requests = [
-            self._request(
-                framing.critique_messages(
-                    self.critique_prefix, s.record.row.conversation(), s.current, s.principles[number - 1]
-                ),
-                s.record.key,
-                f"critique-{number}",
-            )
-            for s in states
-        ]
-        return list(self._generate("critique", number, requests, chunk))
-
-    def _revisions(
-        self, states: list[Revision], number: int, critiques: Sequence[Generation | None], chunk: int
-    ) -> None:
-        requests = []
-        critique_texts = [framing.clean_output(c.text) if c else None for c in critiques]
-        for state, critique in zip(states, critique_texts, strict=True):
-            messages = framing.revision_messages(
-                self.revision_prefix,
-                state.record.row.conversation(),
-                state.current,
-                state.principles[number - 1],
-                critique,
-            )
-            requests.append(self._request(messages, state.record.key, f"revision-{number}"))
-        outputs = self._generate("revision", number, requests, chunk)
-        for state, critique_output, critique, output in zip(states, critiques, critique_texts, outputs, strict=True):
+    def _round(self, number: int, states: list[Revision]) -> None:
+        critiques: dict[int, tuple[str, Generation]] = {}
+        if self.settings.critique:
+            live = [s for s in states if s.quarantine is None]
+            for state, text, output in self._stage(
+                "critique", number, live, lambda s: self._critique_messages(s, number), len(states)
+            ):
+                critiques[id(state)] = (text, output)
+        live = [s for s in states if s.quarantine is None]
+        for state, text, output in self._stage(
+            "revision", number, live, lambda s: self._revision_messages(s, number, critiques.get(id(s))), len(states)
+        ):
+            critique = critiques.get(id(state))
             state.rounds.append(
                 Round(
                     principle=state.principles[number - 1].id,
-                    critique=critique,
-                    revision=framing.clean_output(output.text),
+                    critique=critique[0] if critique else None,
+                    revision=text,
                     finish_reason=output.finish_reason,
-                    critique_finish_reason=critique_output.finish_reason if critique_output else None,
+                    critique_finish_reason=critique[1].finish_reason if critique else None,
                 )
             )
 
-    def _request(self, messages: Sequence[dict[str, str]], key: str, stage: str) -> Request:
+    @staticmethod
+    def _initial_messages(state: Revision) -> Sequence[Message]:
+        return state.record.row.conversation()
+
+    def _critique_messages(self, state: Revision, number: int) -> Sequence[Message]:
+        conversation = state.record.row.conversation()
+        principle = state.principles[number - 1]
+        return framing.critique_messages(self.critique_prefix, conversation, state.current, principle)
+
+    def _revision_messages(
+        self, state: Revision, number: int, critique: tuple[str, Generation] | None
+    ) -> Sequence[Message]:
+        conversation = state.record.row.conversation()
+        principle = state.principles[number - 1]
+        critique_text = critique[0] if critique else None
+        return framing.revision_messages(self.revision_prefix, conversation, state.current, principle, critique_text)
+
+    def _stage(
+        self,
+        stage: str,
+        number: int,
+        states: list[Revision],
+        messages_of: Callable[[Revision], Sequence[Message]],
+        chunk: int,
+    ) -> list[tuple[Revision, str, Generation]]:
+        """One stage over a chunk: quarantine what cannot fit, then generate, retrying empty answers."""
+        pending = [(state, tuple(messages_of(state))) for state in states]
+        pending = [(state, messages) for state, messages in pending if self._fits(state, messages, stage)]
+        done: list[tuple[Revision, str, Generation]] = []
+        for attempt in range(self.settings.empty_retries + 1):
+            tag = f"{stage}-{number}" if attempt == 0 else f"{stage}-{number}#{attempt}"
+            requests = [self._request(messages, state.record.key, tag) for state, messages in pending]
+            outputs = self._generate(stage, number, requests, chunk if attempt == 0 else 0)
+            retry = []
+            for (state, messages), output in zip(pending, outputs, strict=True):
+                text = output.text.strip() if stage == "initial" else framing.clean_output(output.text)
+                if text:
+                    done.append((state, text, output))
+                else:
+                    retry.append((state, messages))
+            if not retry:
+                break
+            pending = retry
+        else:
+            for state, _ in pending:
+                attempts = self.settings.empty_retries + 1
+                state.quarantine = ("empty_generation", f"{stage} {number}: empty after {attempts} attempts")
+        return done
+
+    def _fits(self, state: Revision, messages: tuple[Message, ...], stage: str) -> bool:
+        needed = self.engine.prompt_tokens(messages) + self.settings.max_tokens
+        if needed <= self.engine.max_model_len:
+            return True
+        state.quarantine = (
+            "prompt_too_long",
+            f"{stage}: prompt + max_tokens = {needed} tokens > max_model_len {self.engine.max_model_len}",
+        )
+        return False
+
+    def _request(self, messages: Sequence[Message], key: str, stage: str) -> Request:
         s = self.settings
         return Request(
             messages=tuple(messages),

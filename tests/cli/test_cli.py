@@ -12,6 +12,7 @@ from cai.app import app
 from cai.errors import EngineError
 from tests.conftest import write_lines
 from tests.fakes import ScriptedEngine
+from tests.poison import POISON
 
 runner = CliRunner()
 
@@ -48,15 +49,47 @@ def test_stdin_to_stdout(use_fake_engine: ScriptedEngine, fake_model_dir: Path) 
     assert [json.loads(line)["prompt"][0]["content"] for line in result.stdout.splitlines()] == ["hi", "yo"]
 
 
-def test_bad_input_row_exits_2_before_any_model_work(
+def test_bad_input_rows_are_quarantined_and_the_rest_runs(
     use_fake_engine: ScriptedEngine, tmp_path: Path, fake_model_dir: Path
 ) -> None:
-    bad = write_lines(tmp_path / "bad.jsonl", ['{"prompt": "ok"}', '{"prompt": ""}'])
-    result = invoke("revise", str(bad), "--model", str(fake_model_dir))
+    bad = write_lines(tmp_path / "bad.jsonl", ['{"prompt": "ok"}', '{"prompt": ""}', '{"prompt": "fine"}'])
+    out = tmp_path / "pairs.jsonl"
+    result = invoke("revise", str(bad), "-o", str(out), "--model", str(fake_model_dir))
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["cai"]["line"] for line in out.read_text().splitlines()] == [1, 3]
+    (entry,) = [json.loads(line) for line in (tmp_path / "pairs.rejects.jsonl").read_text().splitlines()]
+    assert entry["line"] == 2 and entry["reason"] == "invalid_row" and entry["raw"] == '{"prompt": ""}'
+    assert "String should have at least 1 character" in entry["detail"]
+    assert "quarantined" in result.stderr and "1 (1 invalid_row)" in result.stderr
+
+
+def test_poison_pill_file_loses_no_row(use_fake_engine: ScriptedEngine, tmp_path: Path, fake_model_dir: Path) -> None:
+    """Every bad-row kind mixed with good rows: bad ones quarantined by line and reason, good ones written."""
+    poison = tmp_path / "poison.jsonl"
+    poison.write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(line for line, _, _ in POISON) + b"\r\n")
+    out = tmp_path / "pairs.jsonl"
+    args = ["revise", str(poison), "-o", str(out), "--model", str(fake_model_dir), "--max-row-bytes", "1000"]
+    result = invoke(*args, "--max-bad-rows", "20")
+    assert result.exit_code == 0, result.stderr
+    good = [n for n, (_, reason, _) in enumerate(POISON, start=1) if reason is None]
+    bad = [(n, reason) for n, (_, reason, _) in enumerate(POISON, start=1) if reason]
+    assert [json.loads(line)["cai"]["line"] for line in out.read_text().splitlines()] == good
+    rejects = [json.loads(line) for line in (tmp_path / "pairs.rejects.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["reason"]) for r in rejects] == bad
+    assert f"rows in            {len(POISON)}" in result.stderr
+
+
+def test_a_flood_of_bad_rows_exits_2_before_any_model_work(
+    use_fake_engine: ScriptedEngine, tmp_path: Path, fake_model_dir: Path
+) -> None:
+    bad = write_lines(tmp_path / "bad.jsonl", ['{"prompt": "ok"}', "nope", "[]", '{"prompt": 1}'])
+    out = tmp_path / "pairs.jsonl"
+    result = invoke("revise", str(bad), "-o", str(out), "--model", str(fake_model_dir), "--max-bad-rows", "2")
     assert result.exit_code == 2
-    assert f"{bad}:2: prompt: String should have at least 1 character" in result.stderr
-    assert result.stdout == ""
+    assert "3 of 4 rows in" in result.stderr and "--max-bad-rows 2" in result.stderr
+    assert f"{bad}:2: invalid_json" in result.stderr
     assert use_fake_engine.batches == []
+    assert list(tmp_path.glob("pairs*")) == []
 
 
 def test_bad_constitution_exits_2_naming_file_and_field(
@@ -78,6 +111,7 @@ def test_bad_constitution_exits_2_naming_file_and_field(
         (["PROMPTS", "--constitution", "nope"], "unknown constitution 'nope'"),
         (["PROMPTS", "--engine-arg", "novalue"], "expected KEY=VALUE"),
         (["PROMPTS", "--model", "."], "folder has no config.json"),
+        (["PROMPTS", "--model", "./models/missing"], "no such folder"),
         (["PROMPTS", "-o", "PROMPTS"], "would overwrite the input"),
         (["PROMPTS", "--rounds", "0"], "Invalid value for '--rounds'"),
         (["PROMPTS", "--input-format", "csv"], "must be auto, jsonl or text"),

@@ -20,6 +20,7 @@ from cai import constitution, model
 from cai.app import app
 from cai.engine import Engine, Request, VLLMEngine
 from cai.errors import InputError
+from tests.conftest import Borrowed
 
 pytestmark = pytest.mark.real
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ SAMPLE = ROOT / "prompts" / "sample.jsonl"
 
 def run_cli(real_engine: Engine, *args: str) -> tuple[int, str, str]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("cai.app.ENGINE_FACTORY", lambda path, engine_args, label: real_engine)
+        patch.setattr("cai.app.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(real_engine))
         result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
 

@@ -66,12 +66,23 @@ def test_duplicate_principle_ids_are_an_error(tmp_path: Path) -> None:
         constitution.load(str(write(tmp_path, data)))
 
 
+def _alias_bomb(levels: int = 9, width: int = 9) -> str:
+    lines = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
+    for level in range(1, levels):
+        lines.append(f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+ALIAS_BOMB = _alias_bomb()
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("- just\n- a list\n", "must be a YAML mapping"),
         ("name: [unclosed\n", "not valid YAML"),
-        ("!!python/object/apply:os.system ['true']\n", "not valid YAML"),
+        ("!!python/object/apply:os.system ['true']\n", r"only plain YAML is allowed \(no tags such as !!python\)"),
+        (ALIAS_BOMB, "more than 64 YAML aliases"),
     ],
 )
 def test_bad_yaml_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:

@@ -21,7 +21,7 @@ def run(
 ) -> list[dict[str, object]]:
     source = write_lines(tmp_path / "in.txt", prompts)
     out = tmp_path / "out.jsonl"
-    job = ReviseJob(prompts=str(source), output=str(out), model=str(model_dir), **options)  # type: ignore[arg-type]
+    job = ReviseJob(prompts=str(source), output=str(out), model=str(model_dir), overwrite=True, **options)  # type: ignore[arg-type]
     run_revise(job, RecordingProgress(), lambda path, args, label: fake)
     return [json.loads(line) for line in out.read_text().splitlines()]
 
@@ -139,7 +139,9 @@ def test_equal_pairs_are_dropped_and_counted(tmp_path: Path, fake_model_dir: Pat
     assert summary.rows_in == 3
     assert summary.pairs_out == 0
     assert summary.dropped == {"unchanged": 3}
-    assert (tmp_path / "o.jsonl").read_text() == ""
+    assert not (tmp_path / "o.jsonl").exists()
+    dropped = [json.loads(line) for line in (tmp_path / "o.rejects.jsonl").read_text().splitlines()]
+    assert [(d["line"], d["kind"], d["reason"]) for d in dropped] == [(n, "dropped", "unchanged") for n in (1, 2, 3)]
 
 
 def test_given_response_is_revised_not_regenerated(tmp_path: Path, fake_model_dir: Path) -> None:

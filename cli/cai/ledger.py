@@ -1,0 +1,160 @@
+"""What an output file already holds, so a rerun resumes instead of redoing or duplicating rows.
+
+Beside `OUT` live `OUT.rejects.jsonl` (rows that did not become pairs: quarantined or dropped,
+each with its key) and `OUT.manifest.json` (the run's parameters, versions, counts and the
+output's sha256, replaced atomically). Keys in either file are done; a last line without its
+newline is a crash mid-write and is cut off before the run appends anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cai.errors import CaiError, InputError
+
+STDOUT_REJECTS = "cai-revise.rejects.jsonl"
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    """Where rows, rejects and the manifest go; `output` None means stdout (no resume, no manifest)."""
+
+    output: Path | None
+    rejects: Path
+    manifest: Path | None
+
+    @classmethod
+    def for_output(cls, output: str | None, rejects: str | None = None) -> OutputPaths:
+        if output in (None, "-"):
+            return cls(None, Path(rejects or STDOUT_REJECTS), None)
+        path = Path(output)
+        stem = path.with_suffix("") if path.suffix else path
+        return cls(path, Path(rejects) if rejects else Path(f"{stem}.rejects.jsonl"), Path(f"{stem}.manifest.json"))
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """Keys already written (as pairs or as rejects) and how many lines each file holds."""
+
+    pair_keys: frozenset[str]
+    reject_keys: frozenset[str]
+    torn_lines: int
+
+    @property
+    def done(self) -> frozenset[str]:
+        return self.pair_keys | self.reject_keys
+
+    @classmethod
+    def empty(cls) -> Holdings:
+        return cls(frozenset(), frozenset(), 0)
+
+
+def prepare_resume(paths: OutputPaths, parameters: Mapping[str, Any], overwrite: bool) -> Holdings:
+    """Check that OUT belongs to this run's parameters, repair torn tails, and read the done keys."""
+    assert paths.output is not None and paths.manifest is not None
+    if overwrite:
+        for path in (paths.output, paths.rejects, paths.manifest):
+            path.unlink(missing_ok=True)
+    existing = paths.output.exists() and paths.output.stat().st_size > 0
+    manifest = read_manifest(paths.manifest)
+    if existing and manifest is None:
+        raise InputError(
+            f"{paths.output} exists but has no manifest ({paths.manifest.name}), so cai cannot tell which run wrote "
+            "it; pass --overwrite to replace it, or choose another -o"
+        )
+    if manifest is not None:
+        _check_parameters(manifest, parameters, paths.output)
+    pair_keys, torn_pairs = _repair_and_read_keys(paths.output, lambda row: row["cai"]["key"])
+    reject_keys, torn_rejects = _repair_and_read_keys(paths.rejects, lambda row: row["key"])
+    torn = torn_pairs + torn_rejects
+    return Holdings(frozenset(pair_keys), frozenset(reject_keys), torn)
+
+
+def _check_parameters(manifest: Mapping[str, Any], parameters: Mapping[str, Any], output: Path) -> None:
+    before = manifest.get("parameters", {})
+    changed = sorted(key for key in set(before) | set(parameters) if before.get(key) != parameters.get(key))
+    if changed:
+        details = "; ".join(f"{key}: {before.get(key)!r} then, {parameters.get(key)!r} now" for key in changed)
+        raise InputError(
+            f"{output} was written with other parameters ({details}). Resuming would mix two runs in one "
+            "file: rerun with the same options, pass --overwrite to start over, or choose another -o"
+        )
+
+
+def _repair_and_read_keys(path: Path, key_of: Callable[[Any], str]) -> tuple[set[str], int]:
+    """Keys of every complete line; a torn last line (no newline) is truncated away."""
+    keys: set[str] = set()
+    if not path.exists():
+        return keys, 0
+    complete_bytes = 0
+    torn = 0
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.endswith(b"\n"):
+                torn = 1
+                break
+            try:
+                keys.add(key_of(json.loads(line)))
+            except (ValueError, KeyError, TypeError):
+                raise CaiError(
+                    f"{path}:{number} is not a row cai wrote (the file was changed by hand?); "
+                    "fix or remove that line, or pass --overwrite to start over"
+                ) from None
+            complete_bytes += len(line)
+    if torn:
+        os.truncate(path, complete_bytes)
+    return keys, torn
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise CaiError(f"{path} is unreadable ({exc}); pass --overwrite to start over") from None
+    if not isinstance(data, dict):
+        raise CaiError(f"{path} is not a cai manifest; pass --overwrite to start over")
+    return data
+
+
+def write_manifest(path: Path, data: Mapping[str, Any]) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over: never a half manifest."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    if path.exists():
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

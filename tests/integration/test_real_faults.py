@@ -1,0 +1,132 @@
+"""Faults on the real vLLM engine: kill -9 and Ctrl-C mid-generation, engine start failure, long prompts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cai.app import app
+from cai.engine import Engine
+from cai.pipeline import ReviseJob, prepare
+from tests.conftest import Borrowed, RecordingProgress, write_lines
+
+pytestmark = pytest.mark.real
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "prompts" / "sample.jsonl"
+CAI = str(Path(sys.executable).parent / "cai")
+ARGS = ["--chunk-size", "2", "--max-tokens", "24", "-q"]
+
+
+def start(out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [CAI, "revise", str(SAMPLE), "-o", str(out), *ARGS],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+
+
+def wait_for_first_row(out: Path, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if out.exists() and out.read_text().count("\n") >= 1:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no row appeared; exit {process.poll()}")
+
+
+def expected_keys(tmp_path: Path) -> set[str]:
+    job = ReviseJob(prompts=str(SAMPLE), output=str(tmp_path / "fresh" / "x.jsonl"), chunk_size=2, max_tokens=24)
+    run = prepare(job, RecordingProgress())
+    return {r.key for r in run.todo} | {r.key for r in run.new_rejects}
+
+
+def finished_keys(out: Path) -> list[str]:
+    pairs = [json.loads(line)["cai"]["key"] for line in out.read_text().splitlines()]
+    rejects_file = out.with_name(out.stem + ".rejects.jsonl")
+    rejects = (
+        [json.loads(line)["key"] for line in rejects_file.read_text().splitlines()] if rejects_file.exists() else []
+    )
+    return pairs + rejects
+
+
+def resume(out: Path) -> None:
+    result = subprocess.run(
+        [CAI, "revise", str(SAMPLE), "-o", str(out), *ARGS],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGKILL, -9), (signal.SIGINT, 130)])
+def test_stop_mid_generation_then_resume(tmp_path: Path, signum: int, code: int) -> None:
+    out = tmp_path / "pairs.jsonl"
+    process = start(out)
+    wait_for_first_row(out, process)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code, stderr
+    done_before = finished_keys(out)
+    assert done_before and len(done_before) < 8
+    if signum == signal.SIGINT:
+        assert json.loads((tmp_path / "pairs.manifest.json").read_text())["status"] == "interrupted"
+    resume(out)
+    keys = finished_keys(out)
+    assert len(keys) == len(set(keys))
+    assert set(keys) == expected_keys(tmp_path)
+    assert set(done_before) <= set(keys)
+    assert json.loads((tmp_path / "pairs.manifest.json").read_text())["status"] == "complete"
+
+
+def test_engine_start_failure_names_the_option(tmp_path: Path) -> None:
+    prompts = write_lines(tmp_path / "p.txt", ["hello"])
+    result = subprocess.run(
+        [CAI, "revise", str(prompts), "-E", "kv_cache_memory_bytes=1024"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 1
+    assert "kv_cache_memory_bytes" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_unknown_model_name_fails_with_a_pointer_to_the_option(tmp_path: Path) -> None:
+    prompts = write_lines(tmp_path / "p.txt", ["hello"])
+    result = subprocess.run(
+        [CAI, "revise", str(prompts), "--model", "no-such-org/no-such-model"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 1
+    assert "could not load model 'no-such-org/no-such-model'" in result.stderr and "--model" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_too_long_prompt_is_quarantined_by_the_real_tokenizer(real_engine: Engine, tmp_path: Path) -> None:
+    prompts = write_lines(tmp_path / "p.jsonl", ['{"prompt": "Say hi."}', json.dumps({"prompt": "lorem " * 5000})])
+    out = tmp_path / "pairs.jsonl"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("cai.app.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(real_engine))
+        result = CliRunner().invoke(app, ["revise", str(prompts), "-o", str(out), "--max-tokens", "16"])
+    assert result.exit_code == 0, result.stderr
+    (entry,) = [json.loads(line) for line in (tmp_path / "pairs.rejects.jsonl").read_text().splitlines()]
+    assert entry["line"] == 2 and entry["reason"] == "prompt_too_long"
+    assert f"> max_model_len {real_engine.max_model_len}" in entry["detail"]
+    assert "prompt_too_long" in result.stderr
