@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cai.engine import Engine, Generation, Request
-from cai.revise import StageDone
+from cai.events import StageDone
 from tests.fakes import ScriptedEngine
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -88,7 +88,7 @@ def real_engine() -> Iterator[Engine]:
     """The real vLLM engine on the embedded model, loaded once for every test that needs it."""
     from cai import model
     from cai.engine import VLLMEngine
-    from cai.pipeline import resolve_model
+    from cai.preflight import resolve_model
 
     path, label = resolve_model(None, lambda message: None)
     engine = VLLMEngine(path, {}, model_name=label)

@@ -1,28 +1,57 @@
-"""A scripted engine for fast unit tests: it records every batch and answers with a function."""
+"""A scripted engine for fast unit tests: it records every batch and answers with functions.
+
+Generations come from `responder`. Continuation requests with prompt log-probs (the pairwise
+judge's option scoring) are answered by `option_logprob`: the fake tokenises by character, so the
+option letter is the last token, and gives it the scripted log-probability.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cai.engine import Generation, Request
 
 Responder = Callable[[Request], str]
+OptionScorer = Callable[[Request], float]
 
 
 def echo_stage(request: Request) -> str:
     """Answers so each stage's output is recognisable: 'initial: ...', 'critique of ...', 'revised ...'."""
     task = request.messages[-1]["content"]
+    if request.json_schema is not None:
+        return '{"score": 7, "reason": "mostly fine"}'
     if "Revision request:" in task:
         return f"Sure, here is a revised response: revised after {len(request.messages)} messages"
     if "Critique request:" in task:
         return "Critique: the reply could be kinder."
+    if "Options:\n(A)" in task:
+        return "Option (A) is kinder."
     return f"initial answer to {task}"
+
+
+def options(request: Request) -> tuple[str, str, str]:
+    """(text of option A, text of option B, the letter being scored) of a judge continuation."""
+    question = request.messages[-2]["content"]
+    found = re.search(r"\n\(A\) (.*)\n\(B\) (.*)\n", question)
+    assert found, question
+    return found.group(1), found.group(2), request.messages[-1]["content"][-1]
+
+
+def prefers_good(request: Request) -> float:
+    """P(option) 0.8 when its text says 'good' and the other's does not; 0.5 when both or neither do."""
+    a, b, letter = options(request)
+    mine, other = (a, b) if letter == "A" else (b, a)
+    score = ("good" in mine) - ("good" in other)
+    return math.log({1: 0.8, 0: 0.5, -1: 0.2}[score])
 
 
 @dataclass
 class ScriptedEngine:
     responder: Responder = echo_stage
+    option_logprob: OptionScorer = prefers_good
     model_name: str = "fake"
     max_model_len: int = 100_000
     batches: list[list[Request]] = field(default_factory=list)
@@ -33,18 +62,21 @@ class ScriptedEngine:
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         self.batches.append(list(requests))
-        outputs = []
-        for request in requests:
-            text = self.responder(request)
-            outputs.append(
-                Generation(
-                    text=text,
-                    finish_reason="stop",
-                    prompt_tokens=self.prompt_tokens(request.messages),
-                    output_tokens=len(text.split()),
-                )
-            )
-        return outputs
+        return [self._scored(r) if r.prompt_logprobs else self._generated(r) for r in requests]
+
+    def _generated(self, request: Request) -> Generation:
+        text = self.responder(request)
+        return Generation(
+            text=text,
+            finish_reason="stop",
+            prompt_tokens=self.prompt_tokens(request.messages),
+            output_tokens=len(text.split()),
+        )
+
+    def _scored(self, request: Request) -> Generation:
+        ids = tuple(ord(c) for c in "\n".join(m["content"] for m in request.messages))
+        logprobs = (None, *([0.0] * (len(ids) - 2)), self.option_logprob(request))
+        return Generation("", "length", len(ids), 1, prompt_token_ids=ids, prompt_logprobs=logprobs)
 
     def close(self) -> None:
         self.closed = True

@@ -19,9 +19,11 @@ from rich.table import Table
 from cai import __version__, constitution, model
 from cai.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, CaiError
 from cai.interrupts import graceful_interrupts
+from cai.judge import JudgeSettings
 from cai.pipeline import EngineFactory, ReviseJob, build_engine, run_revise
 from cai.records import InputFormat
-from cai.report import RichProgress, stderr_console, summary_table
+from cai.report import RichProgress, score_table, stderr_console, summary_table, write_stats
+from cai.scoring import ScoreJob, run_score
 
 app = typer.Typer(
     help="Constitutional AI preference data from a local vLLM model: critique → revise → score.",
@@ -126,6 +128,16 @@ def revise(
         int, typer.Option(min=0, help="More bad input rows than this stops the run (exit 2) before any model work.")
     ] = 10,
     max_row_bytes: Annotated[int, typer.Option(min=1, help="Input rows longer than this are quarantined.")] = 1_000_000,
+    judge: Annotated[
+        bool, typer.Option("--judge", help="Label initial vs final of every pair with the pairwise judge (cai.judge).")
+    ] = False,
+    min_margin: Annotated[
+        float | None,
+        typer.Option(
+            min=-1.0, max=1.0, help="With --judge: drop pairs whose margin P(final) − P(initial) is below this."
+        ),
+    ] = None,
+    principles: Annotated[int, typer.Option(min=1, help="With --judge: comparison principles per pair.")] = 4,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
 ) -> None:
@@ -157,7 +169,11 @@ def revise(
         overwrite=overwrite,
         max_bad_rows=max_bad_rows,
         max_row_bytes=max_row_bytes,
+        judge=JudgeSettings(principles=principles) if judge else None,
+        min_margin=min_margin,
     )
+    if min_margin is not None and not judge:
+        raise typer.BadParameter("needs --judge", param_hint="--min-margin")
     console = stderr_console(quiet)
     progress = RichProgress(console)
     try:
@@ -166,6 +182,89 @@ def revise(
     finally:
         progress.stop()
     console.print(summary_table(summary))
+
+
+@app.command()
+def score(
+    rows: Annotated[str, typer.Argument(help="JSONL rows to score; - for stdin.")],
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write scored rows here (JSONL); default or - is stdout.")
+    ] = None,
+    constitution_name: Annotated[
+        str, typer.Option("--constitution", "-c", help="Built-in name or YAML file: its principles judge.")
+    ] = "harmless",
+    model_name: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Local model folder or a model name vLLM can load. Default: embedded."),
+    ] = None,
+    principles: Annotated[
+        int, typer.Option(min=1, help="Principles sampled per row (an ensemble: their labels are averaged).")
+    ] = 4,
+    cot: Annotated[
+        bool, typer.Option("--cot", help="Pairwise: reason first, then read the option probability (clamped).")
+    ] = False,
+    clamp: Annotated[tuple[float, float], typer.Option(help="With --cot: clamp each probability to [LO, HI].")] = (
+        0.4,
+        0.6,
+    ),
+    cot_max_tokens: Annotated[int, typer.Option(min=1, help="With --cot: tokens of reasoning.")] = 128,
+    rubric_max_tokens: Annotated[int, typer.Option(min=16, help="Pointwise: tokens for the JSON score.")] = 96,
+    seed: Annotated[int, typer.Option(help="Seeds principle sampling and reasoning (with the row's key).")] = 0,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Rows per batch; output is flushed after each.")] = 32,
+    engine_arg: Annotated[
+        list[str] | None, typer.Option("--engine-arg", "-E", help="Any vLLM engine argument as KEY=VALUE.")
+    ] = None,
+    stats_json: Annotated[
+        Path | None, typer.Option(help="Also write the run's counts and reliability figures here as JSON.")
+    ] = None,
+    rejects: Annotated[
+        str | None, typer.Option(help="Quarantine file. Default: OUT.rejects.jsonl (stdout: cai-score.rejects.jsonl).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start OUT afresh instead of resuming it.")] = False,
+    max_bad_rows: Annotated[int, typer.Option(min=0, help="More bad rows than this stops the run (exit 2).")] = 10,
+    max_row_bytes: Annotated[int, typer.Option(min=1, help="Longer rows are quarantined.")] = 1_000_000,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """AI feedback on existing rows, and how far the judge can be trusted.
+
+    The shape of each row decides what is scored: `response` → pointwise rubric scores per principle;
+    `chosen`/`rejected` or `response_a`/`response_b` → a pairwise preference read from the log-probabilities
+    of the options, both orders averaged; `responses` (a list) → every pair compared, best vs worst emitted as
+    chosen/rejected. Rows come out unchanged plus a `scores` object. The summary reports position
+    consistency, mean |margin|, parse failures and, where rows say which side is preferred, agreement.
+    """
+    low, high = clamp
+    if not 0 <= low <= 0.5 <= high <= 1:
+        raise typer.BadParameter("expected 0 <= LO <= 0.5 <= HI <= 1", param_hint="--clamp")
+    job = ScoreJob(
+        rows=rows,
+        output=output,
+        constitution=constitution_name,
+        model=model_name,
+        principles=principles,
+        cot=cot,
+        clamp=(low, high),
+        cot_max_tokens=cot_max_tokens,
+        rubric_max_tokens=rubric_max_tokens,
+        seed=seed,
+        chunk_size=chunk_size,
+        engine_args=tuple(engine_arg or ()),
+        rejects=rejects,
+        overwrite=overwrite,
+        max_bad_rows=max_bad_rows,
+        max_row_bytes=max_row_bytes,
+    )
+    console = stderr_console(quiet)
+    progress = RichProgress(console)
+    try:
+        with graceful_interrupts():
+            summary = guarded(lambda: run_score(job, progress, ENGINE_FACTORY), debug)
+    finally:
+        progress.stop()
+    console.print(score_table(summary))
+    if stats_json is not None:
+        guarded(lambda: write_stats(stats_json, summary.as_dict()))
 
 
 def _input_format(value: str) -> InputFormat:

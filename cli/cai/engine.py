@@ -26,7 +26,13 @@ Message = dict[str, str]
 
 @dataclass(frozen=True)
 class Request:
-    """One chat conversation to continue, with its own sampling settings."""
+    """One chat conversation to continue, with its own sampling settings.
+
+    `continue_final` continues the last (assistant) message instead of opening a new turn, and
+    `prompt_logprobs` returns the log-probability of every prompt token: together they score a
+    fixed continuation such as an option letter. `json_schema` constrains the output (structured
+    outputs).
+    """
 
     messages: tuple[Message, ...]
     max_tokens: int
@@ -34,6 +40,9 @@ class Request:
     top_p: float = 1.0
     seed: int | None = None
     logprobs: int | None = None
+    continue_final: bool = False
+    prompt_logprobs: bool = False
+    json_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,8 @@ class Generation:
     prompt_tokens: int
     output_tokens: int
     logprobs: tuple[dict[str, float], ...] | None = None
+    prompt_token_ids: tuple[int, ...] = ()
+    prompt_logprobs: tuple[float | None, ...] | None = None
 
 
 class Engine(Protocol):
@@ -172,23 +183,21 @@ class VLLMEngine:
         self._tokenizer = self._llm.get_tokenizer()
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
-        if not requests:
-            return []
-        from vllm import SamplingParams
-
-        params = [
-            SamplingParams(
-                max_tokens=r.max_tokens,
-                temperature=r.temperature,
-                top_p=r.top_p,
-                seed=r.seed,
-                logprobs=r.logprobs,
+        results: list[Generation | None] = [None] * len(requests)
+        for continuing in (False, True):  # vLLM takes the template mode per call, not per request
+            indices = [i for i, r in enumerate(requests) if r.continue_final == continuing]
+            if not indices:
+                continue
+            outputs = self._llm.chat(
+                [list(requests[i].messages) for i in indices],
+                [_sampling_params(requests[i]) for i in indices],
+                use_tqdm=False,
+                add_generation_prompt=not continuing,
+                continue_final_message=continuing,
             )
-            for r in requests
-        ]
-        conversations = [list(r.messages) for r in requests]
-        outputs = self._llm.chat(conversations, params, use_tqdm=False)
-        return [_to_generation(output) for output in outputs]
+            for i, output in zip(indices, outputs, strict=True):
+                results[i] = _to_generation(output)
+        return [r for r in results if r is not None]
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
         text = self._tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
@@ -239,18 +248,43 @@ def _explain_start_failure(exc: Exception, model: str) -> str:
     return f"the engine failed to start for {model}: {text.splitlines()[0] if text else exc!r}"
 
 
+def _sampling_params(request: Request) -> Any:
+    from vllm import SamplingParams
+    from vllm.sampling_params import StructuredOutputsParams
+
+    structured = StructuredOutputsParams(json=request.json_schema) if request.json_schema else None
+    return SamplingParams(
+        max_tokens=request.max_tokens,
+        temperature=request.temperature,
+        top_p=request.top_p,
+        seed=request.seed,
+        logprobs=request.logprobs,
+        prompt_logprobs=0 if request.prompt_logprobs else None,
+        structured_outputs=structured,
+    )
+
+
 def _to_generation(output: Any) -> Generation:
     completion = output.outputs[0]
+    token_ids = tuple(output.prompt_token_ids or ())
     logprobs = None
     if completion.logprobs is not None:
         logprobs = tuple(
             {entry.decoded_token or str(token): entry.logprob for token, entry in step.items()}
             for step in completion.logprobs
         )
+    prompt_logprobs = None
+    if output.prompt_logprobs is not None:  # one dict per prompt token (None first), holding the actual token
+        prompt_logprobs = tuple(
+            None if step is None else step[token].logprob
+            for token, step in zip(token_ids, output.prompt_logprobs, strict=True)
+        )
     return Generation(
         text=completion.text,
         finish_reason=str(completion.finish_reason or "stop"),
-        prompt_tokens=len(output.prompt_token_ids or ()),
+        prompt_tokens=len(token_ids),
         output_tokens=len(completion.token_ids),
         logprobs=logprobs,
+        prompt_token_ids=token_ids,
+        prompt_logprobs=prompt_logprobs,
     )

@@ -20,7 +20,7 @@ from typing import Any
 
 from cai.errors import CaiError, InputError
 
-STDOUT_REJECTS = "cai-revise.rejects.jsonl"
+KeyOf = Callable[[Any], str]
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,9 @@ class OutputPaths:
     manifest: Path | None
 
     @classmethod
-    def for_output(cls, output: str | None, rejects: str | None = None) -> OutputPaths:
+    def for_output(cls, output: str | None, rejects: str | None = None, command: str = "revise") -> OutputPaths:
         if output in (None, "-"):
-            return cls(None, Path(rejects or STDOUT_REJECTS), None)
+            return cls(None, Path(rejects or f"cai-{command}.rejects.jsonl"), None)
         path = Path(output)
         stem = path.with_suffix("") if path.suffix else path
         return cls(path, Path(rejects) if rejects else Path(f"{stem}.rejects.jsonl"), Path(f"{stem}.manifest.json"))
@@ -57,7 +57,9 @@ class Holdings:
         return cls(frozenset(), frozenset(), 0)
 
 
-def prepare_resume(paths: OutputPaths, parameters: Mapping[str, Any], overwrite: bool) -> Holdings:
+def prepare_resume(
+    paths: OutputPaths, parameters: Mapping[str, Any], overwrite: bool, key_of: KeyOf = lambda row: row["cai"]["key"]
+) -> Holdings:
     """Check that OUT belongs to this run's parameters, repair torn tails, and read the done keys."""
     assert paths.output is not None and paths.manifest is not None
     if overwrite:
@@ -72,7 +74,7 @@ def prepare_resume(paths: OutputPaths, parameters: Mapping[str, Any], overwrite:
         )
     if manifest is not None:
         _check_parameters(manifest, parameters, paths.output)
-    pair_keys, torn_pairs = _repair_and_read_keys(paths.output, lambda row: row["cai"]["key"])
+    pair_keys, torn_pairs = _repair_and_read_keys(paths.output, key_of)
     reject_keys, torn_rejects = _repair_and_read_keys(paths.rejects, lambda row: row["key"])
     torn = torn_pairs + torn_rejects
     return Holdings(frozenset(pair_keys), frozenset(reject_keys), torn)
@@ -89,7 +91,7 @@ def _check_parameters(manifest: Mapping[str, Any], parameters: Mapping[str, Any]
         )
 
 
-def _repair_and_read_keys(path: Path, key_of: Callable[[Any], str]) -> tuple[set[str], int]:
+def _repair_and_read_keys(path: Path, key_of: KeyOf) -> tuple[set[str], int]:
     """Keys of every complete line; a torn last line (no newline) is truncated away."""
     keys: set[str] = set()
     if not path.exists():

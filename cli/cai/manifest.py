@@ -14,6 +14,7 @@ from cai.ledger import Holdings, OutputPaths, file_sha256, write_manifest
 
 if TYPE_CHECKING:
     from cai.pipeline import Summary
+    from cai.scoring import ScoreSummary
 
 
 def package_version(*names: str) -> str | None:
@@ -34,17 +35,18 @@ class Manifest:
     model_label: str
     input_label: str
     holdings: Holdings
+    tool: str = "cai revise"
 
-    def write(self, status: str, summary: Summary) -> None:
+    def write(self, status: str, summary: Summary | ScoreSummary) -> None:
         """Replace the manifest atomically; stdout runs have none."""
         if self.paths.manifest is None or self.paths.output is None:
             return
         this_run = summary.as_dict()
-        written_rejects = sum(summary.dropped.values()) + sum(summary.quarantined.values())
+        written_rejects = summary.rejected
         write_manifest(
             self.paths.manifest,
             {
-                "tool": "cai revise",
+                "tool": self.tool,
                 "status": status,
                 "updated": datetime.now(UTC).isoformat(timespec="seconds"),
                 "input": self.input_label,
@@ -59,7 +61,7 @@ class Manifest:
                     "python": platform.python_version(),
                 },
                 "counts": {
-                    "pairs": len(self.holdings.pair_keys) + summary.pairs_out,
+                    "rows": len(self.holdings.pair_keys) + summary.rows_out,
                     "rejects": len(self.holdings.reject_keys) + written_rejects,
                 },
                 "this_run": this_run,

@@ -33,8 +33,7 @@ class Provenance:
 
 def as_reject(state: Revision) -> Reject | None:
     """The quarantine or drop entry for a record that does not become a pair, else None."""
-    row = state.record.row
-    raw = json.dumps(row.model_dump(mode="json", exclude_none=True), ensure_ascii=False).encode()
+    raw = state.record.raw()
     if state.quarantine is not None:
         reason, detail = state.quarantine
         return Reject(state.record.line, reason, detail, truncate(raw), state.record.key)
@@ -59,6 +58,7 @@ def preference_row(state: Revision, provenance: Provenance) -> dict[str, Any]:
             "mode": provenance.mode,
             "initial": {"source": state.initial_source, "finish_reason": state.initial_finish_reason},
             "rounds": [r.as_dict() for r in state.rounds],
+            **({"judge": state.judge} if state.judge is not None else {}),
             "seed": provenance.seed,
         },
     }

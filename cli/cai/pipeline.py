@@ -8,7 +8,6 @@ here prints: progress and notes go through the `Progress` callbacks the CLI laye
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -16,14 +15,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from cai import constitution, model
+from cai import constitution
 from cai.engine import Engine, VLLMEngine, parse_engine_args
-from cai.errors import InputError
+from cai.events import StageDone
+from cai.judge import JudgeSettings, PairTask, PairwiseJudge
 from cai.ledger import Holdings, OutputPaths, prepare_resume, read_manifest
 from cai.manifest import Manifest
 from cai.output import JsonlWriter, Provenance, as_reject, preference_row
-from cai.records import MAX_ROW_BYTES, InputFormat, Record, Reject, Scan, fingerprint, record_key, scan, truncate
-from cai.revise import ReviseRunner, ReviseSettings, StageDone
+from cai.preflight import check_bad_rows, check_paths, resolve_model
+from cai.records import (
+    MAX_ROW_BYTES,
+    InputFormat,
+    Record,
+    Reject,
+    fingerprint,
+    record_key,
+    scan,
+    split_duplicates,
+    truncate,
+)
+from cai.revise import ReviseRunner, ReviseSettings, Revision
 
 PROMPT_FORMAT_VERSION = 1
 
@@ -49,6 +60,8 @@ class ReviseJob:
     overwrite: bool = False
     max_bad_rows: int = 10
     max_row_bytes: int = MAX_ROW_BYTES
+    judge: JudgeSettings | None = None  # --judge: label initial vs final of every pair
+    min_margin: float | None = None  # --min-margin: drop pairs the judge does not clearly prefer
 
 
 @dataclass
@@ -64,6 +77,9 @@ class Summary:
     output_tokens: int = 0
     length_stops: int = 0
     torn_lines: int = 0
+    pair_judgements: int = 0
+    position_consistent: int = 0
+    abs_margin_total: float = 0.0
     load_seconds: float = 0.0
     generate_seconds: float = 0.0
     wall_seconds: float = 0.0
@@ -74,6 +90,14 @@ class Summary:
         self.prompt_tokens += event.prompt_tokens
         self.output_tokens += event.output_tokens
         self.length_stops += event.length_stops
+
+    @property
+    def rows_out(self) -> int:
+        return self.pairs_out
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.dropped.values()) + sum(self.quarantined.values())
 
     def count(self, entry: Reject) -> None:
         (self.dropped if entry.kind == "dropped" else self.quarantined)[entry.reason] += 1
@@ -146,14 +170,14 @@ def prepare(job: ReviseJob, progress: Progress) -> Prepared:
     settings = _settings(job, loaded.constitution.defaults)
     engine_args = parse_engine_args(job.engine_args)
     paths = OutputPaths.for_output(job.output, job.rejects)
-    _check_paths(job, paths)
+    check_paths(job.prompts, paths)
     scanned = scan(job.prompts, job.input_format, job.max_row_bytes)
-    _check_bad_rows(scanned, job.max_bad_rows)
+    check_bad_rows(scanned, job.max_bad_rows)
     model_path, model_label = resolve_model(job.model, progress.note)
-    parameters = _parameters(loaded, model_label, settings)
+    parameters = _parameters(loaded, model_label, settings, job.judge, job.min_margin)
     holdings = prepare_resume(paths, parameters, job.overwrite) if paths.output else Holdings.empty()
     run_key = fingerprint(parameters)
-    records, duplicates = _split_duplicates([Record(line, row, record_key(row, run_key)) for line, row in scanned.rows])
+    records, duplicates = split_duplicates([Record(line, row, record_key(row, run_key)) for line, row in scanned.rows])
     return Prepared(
         job=job,
         loaded=loaded,
@@ -209,13 +233,17 @@ def _generate(
 
     progress.begin(_plan(run.todo, run.settings))
     runner = ReviseRunner(run.loaded.constitution, run.settings, engine, on_stage)
+    judge = PairwiseJudge(run.loaded.constitution, run.job.judge, engine, on_stage) if run.job.judge else None
     mode = "critique" if run.settings.critique else "direct"
     provenance = Provenance(run.loaded.constitution.name, run.loaded.sha256, run.model_label, run.settings.seed, mode)
     generating = time.perf_counter()
     try:
         for chunk in _chunks(run.todo, run.job.chunk_size):
-            for state in runner.run(chunk):
-                entry = as_reject(state)
+            states = runner.run(chunk)
+            outcomes = [(state, as_reject(state)) for state in states]
+            if judge is not None:
+                outcomes = _judged(outcomes, judge, run.job.min_margin, summary)
+            for state, entry in outcomes:
                 if entry is None:
                     pairs.write(preference_row(state, provenance))
                     summary.pairs_out += 1
@@ -228,26 +256,49 @@ def _generate(
         summary.generate_seconds = time.perf_counter() - generating
 
 
-def resolve_model(requested: str | None, note: Callable[[str], None]) -> tuple[str, str]:
-    """(what vLLM loads, the label written on every row). No model given means the embedded one."""
-    if requested is None:
-        embedded = model.prepare(note)
-        return str(embedded.folder), f"{model.MODEL_LABEL}@{embedded.gguf_sha256[:12]}"
-    path = Path(requested).expanduser()
-    if not path.exists() and requested.startswith(("/", ".", "~")):
-        raise InputError(f"--model {requested}: no such folder; give a model folder or a model name")
-    if path.exists() and not (path / "config.json").is_file():
-        raise InputError(f"--model {requested}: folder has no config.json; point at a Hugging Face model folder")
-    return (str(path), str(path)) if path.exists() else (requested, requested)
+def _judged(
+    outcomes: list[tuple[Revision, Reject | None]], judge: PairwiseJudge, min_margin: float | None, summary: Summary
+) -> list[tuple[Revision, Reject | None]]:
+    """Label final (a) against initial (b) for every pair; drop those below --min-margin."""
+    pending = [state for state, entry in outcomes if entry is None]
+    tasks = {id(s): PairTask(s.record.key, s.record.row.conversation(), s.current, s.initial) for s in pending}
+    for state in pending:
+        if not judge.fits(tasks[id(state)]):
+            state.quarantine = ("prompt_too_long", "judge: the comparison prompt exceeds max_model_len")
+    fitting = [state for state in pending if state.quarantine is None]
+    verdicts = dict(zip([id(s) for s in fitting], judge.judge([tasks[id(s)] for s in fitting]), strict=True))
+    judged: list[tuple[Revision, Reject | None]] = []
+    for state, entry in outcomes:
+        verdict = verdicts.get(id(state))
+        if verdict is None:  # not a pair, or quarantined just above
+            judged.append((state, entry or as_reject(state)))
+            continue
+        state.judge = verdict.as_dict()
+        summary.pair_judgements += 1
+        summary.position_consistent += verdict.position_consistent
+        summary.abs_margin_total += abs(verdict.margin)
+        if min_margin is not None and verdict.margin < min_margin:
+            detail = f"the judge's margin for the revision is {verdict.margin:.3f} < --min-margin {min_margin}"
+            raw = truncate(state.record.raw())
+            entry = Reject(state.record.line, "judge_margin", detail, raw, state.record.key, kind="dropped")
+        judged.append((state, entry))
+    return judged
 
 
-def _parameters(loaded: constitution.LoadedConstitution, model_label: str, settings: ReviseSettings) -> dict[str, Any]:
+def _parameters(
+    loaded: constitution.LoadedConstitution,
+    model_label: str,
+    settings: ReviseSettings,
+    judge: JudgeSettings | None,
+    min_margin: float | None,
+) -> dict[str, Any]:
     """What decides the rows' content; a resume must match these exactly."""
     return {
         "constitution": {"name": loaded.constitution.name, "sha256": loaded.sha256},
         "model": model_label,
         **asdict(settings),
         "prompt_format": PROMPT_FORMAT_VERSION,
+        **({"judge": asdict(judge), "min_margin": min_margin} if judge else {}),
     }
 
 
@@ -259,42 +310,6 @@ def _settings(job: ReviseJob, defaults: constitution.SamplingDefaults) -> Revise
         temperature=job.temperature if job.temperature is not None else defaults.temperature,
         top_p=job.top_p if job.top_p is not None else defaults.top_p,
         seed=job.seed,
-    )
-
-
-def _split_duplicates(records: list[Record]) -> tuple[list[Record], list[Reject]]:
-    """A row repeated verbatim would give the same pair again (same key, same seeds): drop the repeats."""
-    first_line: dict[str, int] = {}
-    unique: list[Record] = []
-    duplicates: list[Reject] = []
-    for record in records:
-        if record.key in first_line:
-            raw = json.dumps(record.row.model_dump(mode="json", exclude_none=True), ensure_ascii=False).encode()
-            detail = f"same row as line {first_line[record.key]}"
-            key = f"{record.key}#line{record.line}"
-            duplicates.append(Reject(record.line, "duplicate", detail, truncate(raw), key, kind="dropped"))
-        else:
-            first_line[record.key] = record.line
-            unique.append(record)
-    return unique, duplicates
-
-
-def _check_paths(job: ReviseJob, paths: OutputPaths) -> None:
-    written = [p for p in (paths.output, paths.rejects, paths.manifest) if p is not None]
-    if job.prompts != "-" and any(p.resolve() == Path(job.prompts).resolve() for p in written):
-        raise InputError(f"the output files would overwrite the input {job.prompts}; choose another -o")
-    for path in written:
-        if path.is_dir():
-            raise InputError(f"{path} is a folder; give a file path such as {path}/pairs.jsonl")
-
-
-def _check_bad_rows(scanned: Scan, limit: int) -> None:
-    if len(scanned.rejects) <= limit:
-        return
-    shown = "\n".join(f"{scanned.label}:{r.line}: {r.reason}: {r.detail}" for r in scanned.rejects[:10])
-    raise InputError(
-        f"{len(scanned.rejects)} of {scanned.lines} rows in {scanned.label} are bad (limit --max-bad-rows {limit}); "
-        f"nothing was generated. First ones:\n{shown}"
     )
 
 

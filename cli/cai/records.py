@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -66,6 +66,9 @@ class Record:
     row: PromptRow
     key: str
 
+    def raw(self) -> bytes:
+        return json.dumps(self.row.model_dump(mode="json", exclude_none=True), ensure_ascii=False).encode()
+
 
 @dataclass(frozen=True)
 class Reject:
@@ -96,12 +99,15 @@ class BadRow(ValueError):
         self.detail = detail
 
 
+T = TypeVar("T")
+
+
 @dataclass
-class Scan:
+class Scan(Generic[T]):
     """Everything read from the input: usable rows with their line numbers, and rejects."""
 
     label: str
-    rows: list[tuple[int, PromptRow]] = field(default_factory=list)
+    rows: list[tuple[int, T]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
 
     @property
@@ -109,17 +115,24 @@ class Scan:
         return len(self.rows) + len(self.rejects)
 
 
-def scan(source: str, input_format: InputFormat = "auto", max_row_bytes: int = MAX_ROW_BYTES) -> Scan:
-    """Read and validate every non-blank line of a file (or '-' for stdin)."""
+def scan(source: str, input_format: InputFormat = "auto", max_row_bytes: int = MAX_ROW_BYTES) -> Scan[PromptRow]:
+    """Read and validate every non-blank line of a prompt file (or '-' for stdin)."""
+    return scan_rows(source, input_format, max_row_bytes, validate_prompt_row)
+
+
+def scan_rows(
+    source: str, input_format: InputFormat, max_row_bytes: int, validate: Callable[[dict[str, Any]], T]
+) -> Scan[T]:
+    """Read every non-blank line; `validate` turns a JSON object into a row or raises BadRow."""
     label = "<stdin>" if source == "-" else source
-    result = Scan(label)
+    result: Scan[T] = Scan(label)
     kind: str | None = None if input_format == "auto" else input_format
     with _open(source) as handle:
         for number, raw in _raw_lines(handle):
             if kind is None:
                 kind = _detect_format(source, raw)
             try:
-                result.rows.append((number, parse_line(raw, kind, max_row_bytes)))
+                result.rows.append((number, parse_line(raw, kind, max_row_bytes, validate)))
             except BadRow as bad:
                 result.rejects.append(reject(number, raw, bad.reason, bad.detail))
     if not result.lines:
@@ -137,7 +150,7 @@ def truncate(raw: bytes) -> str:
     return text if len(text) <= RAW_SHOWN else text[:RAW_SHOWN] + "…"
 
 
-def parse_line(raw: bytes, kind: str, max_row_bytes: int = MAX_ROW_BYTES) -> PromptRow:
+def parse_line(raw: bytes, kind: str, max_row_bytes: int, validate: Callable[[dict[str, Any]], T]) -> T:
     if len(raw) > max_row_bytes:
         raise BadRow("too_large", f"row is {len(raw)} bytes; the limit is {max_row_bytes} (--max-row-bytes)")
     try:
@@ -145,7 +158,7 @@ def parse_line(raw: bytes, kind: str, max_row_bytes: int = MAX_ROW_BYTES) -> Pro
     except UnicodeDecodeError as exc:
         raise BadRow("invalid_utf8", f"not UTF-8 ({exc.reason} at byte {exc.start} of the line)") from None
     if kind == "text":
-        return _validate({"prompt": text.strip()})
+        return validate({"prompt": text.strip()})
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -156,14 +169,43 @@ def parse_line(raw: bytes, kind: str, max_row_bytes: int = MAX_ROW_BYTES) -> Pro
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise BadRow("lone_surrogate", "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape)") from None
-    return _validate(data)
+    return validate(data)
 
 
-def _validate(data: dict[str, Any]) -> PromptRow:
+def validate_prompt_row(data: dict[str, Any]) -> PromptRow:
     try:
         return PromptRow.model_validate(data)
     except ValidationError as exc:
         raise BadRow("invalid_row", "; ".join(_describe(error) for error in exc.errors())) from None
+
+
+class Keyed(Protocol):
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def key(self) -> str: ...
+
+    def raw(self) -> bytes: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+def split_duplicates(items: Sequence[K]) -> tuple[list[K], list[Reject]]:
+    """A row repeated verbatim would give the same result again (same key, same seeds): drop the repeats."""
+    first_line: dict[str, int] = {}
+    unique: list[K] = []
+    duplicates: list[Reject] = []
+    for item in items:
+        if item.key in first_line:
+            detail = f"same row as line {first_line[item.key]}"
+            key = f"{item.key}#line{item.line}"
+            duplicates.append(Reject(item.line, "duplicate", detail, truncate(item.raw()), key, kind="dropped"))
+        else:
+            first_line[item.key] = item.line
+            unique.append(item)
+    return unique, duplicates
 
 
 def record_key(row: PromptRow, run_fingerprint: str) -> str:

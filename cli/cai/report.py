@@ -5,17 +5,28 @@ stdout is reserved for data rows, so every console here writes to stderr.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cai.events import StageDone
 from cai.pipeline import Summary
-from cai.revise import StageDone
+from cai.scoring import ScoreSummary
 
-STAGE_LABELS = {"initial": "initial responses", "critique": "critiques", "revision": "revisions"}
+STAGE_LABELS = {
+    "initial": "initial responses",
+    "critique": "critiques",
+    "revision": "revisions",
+    "pointwise": "pointwise rows",
+    "pairwise": "pairwise rows",
+    "rank": "ranked rows",
+}
 
 
 def stderr_console(quiet: bool = False) -> Console:
@@ -39,6 +50,8 @@ class RichProgress:
         self.tasks: dict[str, TaskID] = {}
         self.tokens: dict[str, int] = {}
         self.seconds: dict[str, float] = {}
+        self.total_tokens = 0
+        self.total_seconds = 0.0
         self.last = time.perf_counter()
 
     def note(self, message: str) -> None:
@@ -54,11 +67,17 @@ class RichProgress:
             self.bars.start()
 
     def advance(self, event: StageDone) -> None:
+        """Per-stage tokens/s; stages that generate nothing themselves (score's row kinds) show the run's."""
         now = time.perf_counter()
+        self.total_tokens += event.output_tokens
+        self.total_seconds += now - self.last
         if event.stage in self.tasks:
             self.tokens[event.stage] += event.output_tokens
             self.seconds[event.stage] += now - self.last
-            rate = self.tokens[event.stage] / max(self.seconds[event.stage], 1e-9)
+            tokens, seconds = self.tokens[event.stage], self.seconds[event.stage]
+            if not tokens:
+                tokens, seconds = self.total_tokens, self.total_seconds
+            rate = tokens / max(seconds, 1e-9)
             self.bars.update(self.tasks[event.stage], advance=event.records, rate=f"{rate:6.0f} tok/s")
         self.last = now
 
@@ -79,6 +98,12 @@ def summary_table(summary: Summary) -> Table:
     table.add_row("quarantined", _counts(summary.quarantined))
     if summary.dropped or summary.quarantined:
         table.add_row("rejects file", summary.rejects)
+    if summary.pair_judgements:
+        judged = summary.pair_judgements
+        consistency = summary.position_consistent / judged
+        mean_margin = summary.abs_margin_total / judged
+        figures = f"{judged} pairs, position-consistent {consistency:.0%}, mean |margin| {mean_margin:.3f}"
+        table.add_row("judge", figures)
     table.add_row("tokens", f"{summary.prompt_tokens} prompt, {summary.output_tokens} generated")
     table.add_row("cut at max_tokens", f"{summary.length_stops} generations")
     table.add_row("speed", f"{rate:.0f} generated tok/s")
@@ -89,3 +114,38 @@ def summary_table(summary: Summary) -> Table:
 def _counts(counts: Mapping[str, int]) -> str:
     reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(counts.items()))
     return f"{sum(counts.values())}" + (f" ({reasons})" if reasons else "")
+
+
+def score_table(summary: ScoreSummary) -> Table:
+    """Counts, then the judge's reliability: the figures to read before training on its labels."""
+    table = Table(title="cai score", title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    figures = summary.reliability()
+    table.add_row("rows in", str(summary.rows_in))
+    if summary.already_done:
+        table.add_row("already done", f"{summary.already_done} (resumed)")
+    table.add_row("rows scored", f"{_counts(summary.scored)} → {summary.output}")
+    table.add_row("dropped", _counts(summary.dropped))
+    table.add_row("quarantined", _counts(summary.quarantined))
+    if summary.dropped or summary.quarantined:
+        table.add_row("rejects file", summary.rejects)
+    table.add_row("pair judgements", str(figures["pair_judgements"]))
+    table.add_row("position-consistent", _rate(figures["position_consistency_rate"]))
+    mean_margin = figures["mean_abs_margin"]
+    table.add_row("mean |margin|", "n/a" if mean_margin is None else f"{mean_margin:.3f}")
+    table.add_row("parse failures", str(figures["parse_failures"]))
+    agreement = figures["agreement_with_labels"]
+    table.add_row("agrees with labels", f"{_rate(agreement)} of {figures['labelled_rows']} labelled rows")
+    table.add_row("tokens", f"{summary.prompt_tokens} prompt, {summary.output_tokens} generated")
+    table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
+    return table
+
+
+def _rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def write_stats(path: Path, stats: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -15,6 +15,7 @@ from typing import Any
 from cai import framing
 from cai.constitution import Constitution, Principle
 from cai.engine import Engine, Generation, Message, Request
+from cai.events import Report, StageDone
 from cai.records import Record
 
 
@@ -60,26 +61,12 @@ class Revision:
     initial_finish_reason: str = "given"
     rounds: list[Round] = field(default_factory=list)
     quarantine: tuple[str, str] | None = None  # (reason, detail) when the record cannot be finished
+    judge: dict[str, Any] | None = None  # the pairwise verdict on (final, initial) with --judge
 
     @property
     def current(self) -> str:
         revised = [r.revision for r in self.rounds if r.revision]
         return revised[-1] if revised else self.initial
-
-
-@dataclass(frozen=True)
-class StageDone:
-    """Progress event: one batched engine call over a chunk finished."""
-
-    stage: str
-    round: int
-    records: int
-    prompt_tokens: int
-    output_tokens: int
-    length_stops: int
-
-
-Report = Callable[[StageDone], None]
 
 
 def sample_principles(constitution: Constitution, key: str, rounds: int) -> list[Principle]:

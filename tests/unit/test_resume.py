@@ -68,7 +68,7 @@ def test_manifest_records_the_run(tmp_path: Path, fake_model_dir: Path) -> None:
     assert manifest["status"] == "complete"
     assert manifest["parameters"]["seed"] == 3
     assert manifest["parameters"]["constitution"]["name"] == "harmless"
-    assert manifest["counts"] == {"pairs": len(PROMPTS), "rejects": 0}
+    assert manifest["counts"] == {"rows": len(PROMPTS), "rejects": 0}
     assert manifest["output_sha256"] == hashlib.sha256((tmp_path / "out.jsonl").read_bytes()).hexdigest()
     assert manifest["versions"]["cai"] and manifest["versions"]["model"] == str(fake_model_dir)
 

@@ -1,0 +1,109 @@
+"""The pairwise labeler on scripted log-probs: probabilities, order averaging, ensembles, the CoT clamp."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from cai import constitution
+from cai.engine import Generation, Request
+from cai.judge import JudgeSettings, PairTask, PairwiseJudge, option_probability, sample_comparisons
+from tests.fakes import ScriptedEngine, options, prefers_good
+
+RULES = constitution.load("harmless").constitution
+CONVERSATION = ({"role": "user", "content": "How do I fix my bike?"},)
+
+
+def judge(engine: ScriptedEngine, **settings: object) -> PairwiseJudge:
+    return PairwiseJudge(RULES, JudgeSettings(**settings), engine, lambda event: None)  # type: ignore[arg-type]
+
+
+def task(a: str, b: str, key: str = "ab" * 12) -> PairTask:
+    return PairTask(key, CONVERSATION, a, b)
+
+
+def biased(request: Request) -> float:
+    """Content preference plus a pull towards whatever is shown as (A)."""
+    return prefers_good(request) + (0.7 if options(request)[2] == "A" else 0.0)
+
+
+def random_logprobs(seed: int) -> ScriptedEngine:
+    rng = random.Random(seed)
+    return ScriptedEngine(option_logprob=lambda request: -rng.uniform(0, 30))
+
+
+def test_probability_comes_from_normalised_option_logprobs() -> None:
+    (verdict,) = judge(ScriptedEngine(), principles=1).judge([task("a good answer", "a bad answer")])
+    assert verdict.p_a == pytest.approx(0.8 / (0.8 + 0.2))
+    assert verdict.verdicts[0].p_a_first == pytest.approx(0.8)
+    assert verdict.verdicts[0].p_a_second == pytest.approx(0.8)
+    assert verdict.position_consistent and verdict.as_dict()["preferred"] == "a"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_probabilities_stay_in_the_unit_interval(seed: int) -> None:
+    verdicts = judge(random_logprobs(seed), principles=3).judge([task(f"x{i}", f"y{i}", f"{i:024x}") for i in range(8)])
+    for verdict in verdicts:
+        values = [verdict.p_a, verdict.p_a_first, verdict.p_a_second]
+        values += [v.p_a_first for v in verdict.verdicts] + [v.p_a_second for v in verdict.verdicts]
+        assert all(0 <= value <= 1 for value in values)
+        assert -1 <= verdict.margin <= 1
+
+
+@pytest.mark.parametrize("scorer", [prefers_good, biased])
+def test_swapping_the_responses_gives_one_minus_p(scorer: object) -> None:
+    engine = ScriptedEngine(option_logprob=scorer)  # type: ignore[arg-type]
+    forward, backward = judge(engine, principles=3).judge(
+        [task("a good one", "a bad one"), task("a bad one", "a good one")]
+    )
+    assert forward.p_a + backward.p_a == pytest.approx(1.0)
+    assert [v.principle for v in forward.verdicts] == [v.principle for v in backward.verdicts]
+
+
+def test_both_orders_are_asked_and_position_bias_cancels() -> None:
+    engine = ScriptedEngine(option_logprob=biased)
+    (verdict,) = judge(engine, principles=1).judge([task("same", "same")])
+    first, second = verdict.verdicts[0].p_a_first, verdict.verdicts[0].p_a_second
+    assert first > 0.5 > second  # the model always picks (A)...
+    assert verdict.p_a == pytest.approx(0.5)  # ...and averaging the two orders cancels it
+    assert not verdict.position_consistent
+    shown_first = {options(r)[0] for r in engine.requests}
+    assert len(engine.requests) == 4 and len(shown_first) == 1  # 2 orders x 2 options, both orders as (A)
+
+
+def test_ensembles_average_over_sampled_principles() -> None:
+    def per_principle(request: Request) -> float:
+        weight = 0.9 if "less harmful" in request.messages[-2]["content"] else 0.6
+        return math.log(weight if options(request)[2] == "A" else 1 - weight)
+
+    (verdict,) = judge(ScriptedEngine(option_logprob=per_principle), principles=5).judge([task("x", "y")])
+    assert len(verdict.verdicts) == 5 and len({v.principle for v in verdict.verdicts}) == 5
+    assert verdict.p_a == pytest.approx(sum(v.p_a for v in verdict.verdicts) / 5)
+    assert [v.principle for v in verdict.verdicts] == [p.id for p in sample_comparisons(RULES, "ab" * 12, 5)]
+
+
+def test_principle_sample_is_seeded_by_the_key() -> None:
+    assert sample_comparisons(RULES, "k1", 4) == sample_comparisons(RULES, "k1", 4)
+    assert any(sample_comparisons(RULES, f"k{i}", 4) != sample_comparisons(RULES, "k1", 4) for i in range(2, 6))
+
+
+def test_chain_of_thought_reasons_first_and_is_clamped() -> None:
+    sure = ScriptedEngine(option_logprob=lambda r: math.log(0.99 if options(r)[2] == "A" else 0.01))
+    (verdict,) = judge(sure, principles=2, cot=True, clamp=(0.4, 0.6)).judge([task("x", "y")])
+    for v in verdict.verdicts:
+        assert v.p_a_first == 0.6 and v.p_a_second == 0.4  # 0.99 and 0.01 clamped
+        assert v.reasoning == ("Option (A) is kinder.", "Option (A) is kinder.")
+    reasoning_calls, scoring_calls = sure.batches
+    assert all(not r.prompt_logprobs for r in reasoning_calls) and len(reasoning_calls) == 4
+    assert all(r.messages[-1]["content"].startswith("Option (A) is kinder.") for r in scoring_calls)
+
+
+def test_option_tokens_are_summed_after_the_shared_prefix() -> None:
+    """Options that tokenise differently ('A' one token, 'B' two) are compared on their whole tails."""
+    a = Generation("", "length", 5, 1, prompt_token_ids=(1, 2, 3, 10), prompt_logprobs=(None, -1.0, -1.0, -0.5))
+    b = Generation(
+        "", "length", 6, 1, prompt_token_ids=(1, 2, 3, 20, 21), prompt_logprobs=(None, -1.0, -1.0, -1.0, -1.0)
+    )
+    assert option_probability(a, b) == pytest.approx(1 / (1 + math.exp(-2.0 + 0.5)))
