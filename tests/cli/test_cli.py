@@ -165,3 +165,41 @@ def test_constitution_commands(tmp_path: Path) -> None:
 def test_help_and_version() -> None:
     assert "critique → revise" in invoke("--help").stdout
     assert invoke("--version").stdout.startswith("cai ")
+
+
+def test_score_writes_rows_and_stats(use_fake_engine: ScriptedEngine, tmp_path: Path, fake_model_dir: Path) -> None:
+    rows = write_lines(
+        tmp_path / "rows.jsonl",
+        [
+            json.dumps({"prompt": "q", "chosen": "a good one", "rejected": "meh"}),
+            json.dumps({"prompt": "q2", "response": "r"}),
+        ],
+    )
+    stats = tmp_path / "stats" / "run.json"
+    result = invoke("score", str(rows), "--model", str(fake_model_dir), "--stats-json", str(stats), "--principles", "2")
+    assert result.exit_code == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["scores"]["kind"] for row in out] == ["pairwise", "pointwise"]
+    figures = json.loads(stats.read_text())["reliability"]
+    assert figures["agreement_with_labels"] == 1.0 and figures["position_consistency_rate"] == 1.0
+    assert "position-consistent" in result.stderr and "agrees with labels" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--clamp", "0.6", "0.4"], "0 <= LO <= 0.5 <= HI <= 1"),
+        (["--principles", "0"], "Invalid value for '--principles'"),
+    ],
+)
+def test_score_usage_errors(
+    use_fake_engine: ScriptedEngine, tmp_path: Path, fake_model_dir: Path, args: list[str], message: str
+) -> None:
+    rows = write_lines(tmp_path / "rows.jsonl", [json.dumps({"prompt": "q", "response": "r"})])
+    result = invoke("score", str(rows), "--model", str(fake_model_dir), *args)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_min_margin_needs_judge(use_fake_engine: ScriptedEngine, prompts: Path, fake_model_dir: Path) -> None:
+    result = invoke("revise", str(prompts), "--model", str(fake_model_dir), "--min-margin", "0.1")
+    assert result.exit_code == 2 and "needs --judge" in result.stderr
