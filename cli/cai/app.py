@@ -6,9 +6,6 @@ stderr. Heavy modules (vLLM, torch, transformers) are never imported here.
 
 from __future__ import annotations
 
-import os
-import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -16,14 +13,15 @@ from typing import Annotated, TypeVar
 import typer
 from rich.table import Table
 
-from cai import __version__, constitution, model
-from cai.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, CaiError
+from cai import __version__
+from cai.admin import constitution_app, model_app
+from cai.guard import guarded
 from cai.interrupts import graceful_interrupts
 from cai.judge import JudgeSettings
 from cai.pipeline import EngineFactory, ReviseJob, build_engine, run_revise
 from cai.records import InputFormat
 from cai.report import RichProgress, score_table, stderr_console, summary_table, write_stats
-from cai.scoring import ScoreJob, run_score
+from cai.scoring import ScoreJob, ScoreSummary, run_score
 
 app = typer.Typer(
     help="Constitutional AI preference data from a local vLLM model: critique → revise → score.",
@@ -32,37 +30,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
-constitution_app = typer.Typer(help="List, show and validate constitutions.", no_args_is_help=True)
-model_app = typer.Typer(help="The embedded default model (SmolLM2-135M-Instruct).", no_args_is_help=True)
 app.add_typer(constitution_app, name="constitution")
 app.add_typer(model_app, name="model")
 
 T = TypeVar("T")
 ENGINE_FACTORY: EngineFactory = build_engine  # tests swap in a fake engine here
-
-
-def guarded(action: Callable[[], T], debug: bool = False) -> T:
-    """Run a command body; a CaiError becomes 'error: ...' on stderr and its exit code."""
-    err = stderr_console()
-    try:
-        return action()
-    except CaiError as exc:
-        if debug:
-            traceback.print_exc()
-        err.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except BrokenPipeError:
-        # the reader of stdout went away (e.g. `| head`): stop quietly, as Unix tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(EXIT_RUNTIME) from None
-    except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        err.print(f"[bold red]internal error:[/bold red] {exc!r} (rerun with --debug for the traceback)")
-        raise typer.Exit(EXIT_RUNTIME) from None
 
 
 def _version(value: bool) -> None:
@@ -80,6 +52,45 @@ def root(
     """Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 130 interrupted."""
 
 
+ConstitutionOption = Annotated[
+    str, typer.Option("--constitution", "-c", help="Built-in name (see `cai constitution list`) or a YAML file.")
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Local model folder or a model name vLLM can load. Default: embedded SmolLM2."),
+]
+EngineArgOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--engine-arg",
+        "-E",
+        help="Any vLLM engine argument as KEY=VALUE, repeatable (e.g. -E max_num_seqs=32 -E dtype=float32).",
+    ),
+]
+RejectsOption = Annotated[
+    str | None, typer.Option(help="Quarantine file for rows that give no output. Default: OUT.rejects.jsonl.")
+]
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Start OUT afresh instead of resuming it.")]
+MaxBadRowsOption = Annotated[
+    int, typer.Option(min=0, help="More bad input rows than this stops the run (exit 2) before any model work.")
+]
+MaxRowBytesOption = Annotated[int, typer.Option(min=1, help="Input rows longer than this are quarantined.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+
+
+def _run(quiet: bool, debug: bool, work: Callable[[RichProgress], T], table: Callable[[T], Table]) -> None:
+    """Run a command's core function with progress on stderr and clean interrupts; print its summary."""
+    console = stderr_console(quiet)
+    progress = RichProgress(console)
+    try:
+        with graceful_interrupts():
+            result = guarded(lambda: work(progress), debug)
+    finally:
+        progress.stop()
+    console.print(table(result))
+
+
 @app.command()
 def revise(
     prompts: Annotated[
@@ -88,15 +99,8 @@ def revise(
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write pairs here (JSONL); default or - is stdout.")
     ] = None,
-    constitution_name: Annotated[
-        str, typer.Option("--constitution", "-c", help="Built-in name (see `cai constitution list`) or a YAML file.")
-    ] = "harmless",
-    model_name: Annotated[
-        str | None,
-        typer.Option(
-            "--model", "-m", help="Local model folder or model name vLLM can load. Default: embedded SmolLM2."
-        ),
-    ] = None,
+    constitution_name: ConstitutionOption = "harmless",
+    model_name: ModelOption = None,
     rounds: Annotated[
         int | None, typer.Option(min=1, max=16, help="Critique → revision rounds. Default: the constitution's.")
     ] = None,
@@ -110,24 +114,12 @@ def revise(
     chunk_size: Annotated[
         int, typer.Option(min=1, help="Records per batched engine call; output is flushed after each chunk.")
     ] = 64,
-    engine_arg: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--engine-arg",
-            "-E",
-            help="Any vLLM engine argument as KEY=VALUE, repeatable (e.g. -E max_num_seqs=32 -E dtype=float32).",
-        ),
-    ] = None,
+    engine_arg: EngineArgOption = None,
     input_format: Annotated[str, typer.Option(help="auto (by extension, else by content), jsonl or text.")] = "auto",
-    rejects: Annotated[
-        str | None,
-        typer.Option(help="Quarantine file for rows that did not become pairs. Default: OUT.rejects.jsonl."),
-    ] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start OUT afresh instead of resuming it.")] = False,
-    max_bad_rows: Annotated[
-        int, typer.Option(min=0, help="More bad input rows than this stops the run (exit 2) before any model work.")
-    ] = 10,
-    max_row_bytes: Annotated[int, typer.Option(min=1, help="Input rows longer than this are quarantined.")] = 1_000_000,
+    rejects: RejectsOption = None,
+    overwrite: OverwriteOption = False,
+    max_bad_rows: MaxBadRowsOption = 10,
+    max_row_bytes: MaxRowBytesOption = 1_000_000,
     judge: Annotated[
         bool, typer.Option("--judge", help="Label initial vs final of every pair with the pairwise judge (cai.judge).")
     ] = False,
@@ -138,8 +130,8 @@ def revise(
         ),
     ] = None,
     principles: Annotated[int, typer.Option(min=1, help="With --judge: comparison principles per pair.")] = 4,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
 ) -> None:
     """Turn prompts into preference pairs: initial response, then critique → revision rounds.
 
@@ -174,14 +166,7 @@ def revise(
     )
     if min_margin is not None and not judge:
         raise typer.BadParameter("needs --judge", param_hint="--min-margin")
-    console = stderr_console(quiet)
-    progress = RichProgress(console)
-    try:
-        with graceful_interrupts():
-            summary = guarded(lambda: run_revise(job, progress, ENGINE_FACTORY), debug)
-    finally:
-        progress.stop()
-    console.print(summary_table(summary))
+    _run(quiet, debug, lambda progress: run_revise(job, progress, ENGINE_FACTORY), summary_table)
 
 
 @app.command()
@@ -190,13 +175,8 @@ def score(
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write scored rows here (JSONL); default or - is stdout.")
     ] = None,
-    constitution_name: Annotated[
-        str, typer.Option("--constitution", "-c", help="Built-in name or YAML file: its principles judge.")
-    ] = "harmless",
-    model_name: Annotated[
-        str | None,
-        typer.Option("--model", "-m", help="Local model folder or a model name vLLM can load. Default: embedded."),
-    ] = None,
+    constitution_name: ConstitutionOption = "harmless",
+    model_name: ModelOption = None,
     principles: Annotated[
         int, typer.Option(min=1, help="Principles sampled per row (an ensemble: their labels are averaged).")
     ] = 4,
@@ -211,20 +191,16 @@ def score(
     rubric_max_tokens: Annotated[int, typer.Option(min=16, help="Pointwise: tokens for the JSON score.")] = 96,
     seed: Annotated[int, typer.Option(help="Seeds principle sampling and reasoning (with the row's key).")] = 0,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows per batch; output is flushed after each.")] = 32,
-    engine_arg: Annotated[
-        list[str] | None, typer.Option("--engine-arg", "-E", help="Any vLLM engine argument as KEY=VALUE.")
-    ] = None,
+    engine_arg: EngineArgOption = None,
     stats_json: Annotated[
         Path | None, typer.Option(help="Also write the run's counts and reliability figures here as JSON.")
     ] = None,
-    rejects: Annotated[
-        str | None, typer.Option(help="Quarantine file. Default: OUT.rejects.jsonl (stdout: cai-score.rejects.jsonl).")
-    ] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Start OUT afresh instead of resuming it.")] = False,
-    max_bad_rows: Annotated[int, typer.Option(min=0, help="More bad rows than this stops the run (exit 2).")] = 10,
-    max_row_bytes: Annotated[int, typer.Option(min=1, help="Longer rows are quarantined.")] = 1_000_000,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    rejects: RejectsOption = None,
+    overwrite: OverwriteOption = False,
+    max_bad_rows: MaxBadRowsOption = 10,
+    max_row_bytes: MaxRowBytesOption = 1_000_000,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
 ) -> None:
     """AI feedback on existing rows, and how far the judge can be trusted.
 
@@ -255,83 +231,18 @@ def score(
         max_bad_rows=max_bad_rows,
         max_row_bytes=max_row_bytes,
     )
-    console = stderr_console(quiet)
-    progress = RichProgress(console)
-    try:
-        with graceful_interrupts():
-            summary = guarded(lambda: run_score(job, progress, ENGINE_FACTORY), debug)
-    finally:
-        progress.stop()
-    console.print(score_table(summary))
-    if stats_json is not None:
-        guarded(lambda: write_stats(stats_json, summary.as_dict()))
+
+    def work(progress: RichProgress) -> ScoreSummary:
+        summary = run_score(job, progress, ENGINE_FACTORY)
+        if stats_json is not None:
+            write_stats(stats_json, summary.as_dict())
+        return summary
+
+    _run(quiet, debug, work, score_table)
 
 
 def _input_format(value: str) -> InputFormat:
     return "jsonl" if value == "jsonl" else "text" if value == "text" else "auto"
-
-
-@constitution_app.command("list")
-def constitution_list() -> None:
-    """Built-in constitutions, with their number of principles."""
-
-    def show() -> None:
-        table = Table("name", "principles", "few-shot", "description", box=None)
-        for name, path in constitution.builtin_paths().items():
-            loaded = constitution.load(str(path)).constitution
-            table.add_row(name, str(len(loaded.principles)), str(len(loaded.few_shot)), loaded.description)
-        typer.echo(_render(table), nl=False)
-
-    guarded(show)
-
-
-def _render(table: Table) -> str:
-    from rich.console import Console
-
-    console = Console(width=120)
-    with console.capture() as captured:
-        console.print(table)
-    return captured.get()
-
-
-@constitution_app.command("show")
-def constitution_show(name: Annotated[str, typer.Argument(help="Built-in name or YAML file.")]) -> None:
-    """Print a constitution's YAML (validated first)."""
-
-    def show() -> None:
-        loaded = constitution.load(name)
-        sys.stdout.write(loaded.path.read_text(encoding="utf-8"))
-
-    guarded(show)
-
-
-@constitution_app.command("validate")
-def constitution_validate(path: Annotated[Path, typer.Argument(help="Constitution YAML file.")]) -> None:
-    """Check a constitution file; errors name the field path (principles[3].revision_request)."""
-
-    def check() -> None:
-        loaded = constitution.load(str(path))
-        c = loaded.constitution
-        typer.echo(f"{path}: valid ({c.name}: {len(c.principles)} principles, {len(c.few_shot)} few-shot examples)")
-
-    guarded(check)
-
-
-@model_app.command("prepare")
-def model_prepare() -> None:
-    """Convert the embedded GGUF once into the cache; prints the model folder."""
-    err = stderr_console()
-    prepared = guarded(lambda: model.prepare(lambda message: err.print(f"cai: {message}")))
-    typer.echo(str(prepared.folder))
-
-
-@model_app.command("info")
-def model_info() -> None:
-    """Where the embedded model comes from, where it is cached, and what it is."""
-    facts = guarded(model.info)
-    width = max(len(key) for key in facts)
-    for key, value in facts.items():
-        typer.echo(f"{key:<{width}}  {value}")
 
 
 def main() -> None:

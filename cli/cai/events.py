@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from cai.engine import Engine, Generation, Request
 
 
 @dataclass(frozen=True)
@@ -19,3 +21,31 @@ class StageDone:
 
 
 Report = Callable[[StageDone], None]
+
+
+def generate(
+    engine: Engine,
+    requests: Sequence[Request],
+    report: Report,
+    stage: str,
+    number: int = 0,
+    records: int = 0,
+    scoring_only: bool = False,
+) -> list[Generation]:
+    """One batched engine call, reported as a StageDone; `records` counts what the stage finished.
+
+    `scoring_only` calls generate one throw-away token to read prompt log-probs: their 'length'
+    stops are not cut answers, so they are not counted as such.
+    """
+    outputs = engine.generate(requests) if requests else []
+    report(
+        StageDone(
+            stage=stage,
+            round=number,
+            records=records,
+            prompt_tokens=sum(o.prompt_tokens for o in outputs),
+            output_tokens=sum(o.output_tokens for o in outputs),
+            length_stops=0 if scoring_only else sum(o.finish_reason == "length" for o in outputs),
+        )
+    )
+    return outputs

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
+from cai import events
 from cai.constitution import Constitution, Principle
 from cai.engine import Engine, Generation, Message, Request
 from cai.errors import EngineError
-from cai.events import Report, StageDone
+from cai.events import Report
 from cai.framing import ROLE_LABELS
 from cai.revise import derived_seed
 
@@ -230,7 +231,7 @@ class PairwiseJudge:
                     Request(messages=messages, max_tokens=1, temperature=0.0, continue_final=True, prompt_logprobs=True)
                 )
         pairs = len({q.task_index for q in questions})
-        outputs = self._generate("judge", requests, pairs)
+        outputs = self._generate("judge", requests, pairs, scoring=True)
         for number, q in enumerate(questions):
             q.p_first_option = option_probability(outputs[2 * number], outputs[2 * number + 1])
 
@@ -250,16 +251,5 @@ class PairwiseJudge:
         low, high = self.settings.clamp
         return min(max(probability, low), high)
 
-    def _generate(self, stage: str, requests: list[Request], records: int) -> list[Generation]:
-        outputs = self.engine.generate(requests) if requests else []
-        self.report(
-            StageDone(
-                stage=stage,
-                round=0,
-                records=records,
-                prompt_tokens=sum(o.prompt_tokens for o in outputs),
-                output_tokens=sum(o.output_tokens for o in outputs),
-                length_stops=0,
-            )
-        )
-        return outputs
+    def _generate(self, stage: str, requests: list[Request], records: int, scoring: bool = False) -> list[Generation]:
+        return events.generate(self.engine, requests, self.report, stage, 0, records, scoring_only=scoring)

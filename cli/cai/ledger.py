@@ -13,12 +13,13 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from cai.errors import CaiError, InputError
+from cai.records import Keyed, Reject, split_duplicates
 
 KeyOf = Callable[[Any], str]
 
@@ -57,9 +58,50 @@ class Holdings:
         return cls(frozenset(), frozenset(), 0)
 
 
-def prepare_resume(
-    paths: OutputPaths, parameters: Mapping[str, Any], overwrite: bool, key_of: KeyOf = lambda row: row["cai"]["key"]
-) -> Holdings:
+K = TypeVar("K", bound=Keyed)
+
+
+@dataclass(frozen=True)
+class Plan(Generic[K]):
+    """What this run still has to do once what the output already holds is set aside."""
+
+    holdings: Holdings
+    todo: list[K]
+    new_rejects: list[Reject]
+    input_rows: int
+
+    @property
+    def already_done(self) -> int:
+        return self.input_rows - len(self.todo) - len(self.new_rejects)
+
+    def nothing_to_do(self, paths: OutputPaths) -> bool:
+        """A finished output: the rerun must not load a model or touch a byte."""
+        if paths.manifest is None or self.todo or self.new_rejects:
+            return False
+        manifest = read_manifest(paths.manifest)
+        return manifest is not None and manifest.get("status") == "complete"
+
+
+def plan_resume(
+    paths: OutputPaths,
+    parameters: Mapping[str, Any],
+    overwrite: bool,
+    items: Sequence[K],
+    rejects: Sequence[Reject],
+    key_of: KeyOf,
+) -> Plan[K]:
+    """Check and repair OUT (if writing to a file), then keep only the rows and rejects not yet in it."""
+    holdings = prepare_resume(paths, parameters, overwrite, key_of) if paths.output else Holdings.empty()
+    unique, duplicates = split_duplicates(items)
+    return Plan(
+        holdings=holdings,
+        todo=[item for item in unique if item.key not in holdings.done],
+        new_rejects=[entry for entry in [*rejects, *duplicates] if entry.key not in holdings.done],
+        input_rows=len(items) + len(rejects),
+    )
+
+
+def prepare_resume(paths: OutputPaths, parameters: Mapping[str, Any], overwrite: bool, key_of: KeyOf) -> Holdings:
     """Check that OUT belongs to this run's parameters, repair torn tails, and read the done keys."""
     assert paths.output is not None and paths.manifest is not None
     if overwrite:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cai import __version__
 from cai.constitution import LoadedConstitution
 from cai.ledger import Holdings, OutputPaths, file_sha256, write_manifest
-
-if TYPE_CHECKING:
-    from cai.pipeline import Summary
-    from cai.scoring import ScoreSummary
+from cai.output import JsonlWriter
+from cai.tally import Tally
 
 
 def package_version(*names: str) -> str | None:
@@ -37,7 +37,22 @@ class Manifest:
     holdings: Holdings
     tool: str = "cai revise"
 
-    def write(self, status: str, summary: Summary | ScoreSummary) -> None:
+    @contextmanager
+    def recording(self, summary: Tally, *writers: JsonlWriter) -> Iterator[None]:
+        """'running' while the body works; then, with the writers closed, 'complete' or 'interrupted'."""
+        self.write("running", summary)
+        try:
+            yield
+        except BaseException:
+            for writer in writers:
+                writer.close()
+            self.write("interrupted", summary)
+            raise
+        for writer in writers:
+            writer.close()
+        self.write("complete", summary)
+
+    def write(self, status: str, summary: Tally) -> None:
         """Replace the manifest atomically; stdout runs have none."""
         if self.paths.manifest is None or self.paths.output is None:
             return

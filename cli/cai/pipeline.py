@@ -9,17 +9,16 @@ here prints: progress and notes go through the `Progress` callbacks the CLI laye
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from cai import constitution
 from cai.engine import Engine, VLLMEngine, parse_engine_args
 from cai.events import StageDone
 from cai.judge import JudgeSettings, PairTask, PairwiseJudge
-from cai.ledger import Holdings, OutputPaths, prepare_resume, read_manifest
+from cai.ledger import OutputPaths, Plan, plan_resume
 from cai.manifest import Manifest
 from cai.output import JsonlWriter, Provenance, as_reject, preference_row
 from cai.preflight import check_bad_rows, check_paths, resolve_model
@@ -31,10 +30,10 @@ from cai.records import (
     fingerprint,
     record_key,
     scan,
-    split_duplicates,
     truncate,
 )
 from cai.revise import ReviseRunner, ReviseSettings, Revision
+from cai.tally import Tally
 
 PROMPT_FORMAT_VERSION = 1
 
@@ -65,46 +64,16 @@ class ReviseJob:
 
 
 @dataclass
-class Summary:
-    """What happened to every input row; rows_in always equals the sum of the other row counts."""
+class Summary(Tally):
+    """What `cai revise` did with every input row (see Tally), and how fast."""
 
-    rows_in: int = 0
-    already_done: int = 0
     pairs_out: int = 0
-    dropped: Counter[str] = field(default_factory=Counter)
-    quarantined: Counter[str] = field(default_factory=Counter)
-    prompt_tokens: int = 0
-    output_tokens: int = 0
-    length_stops: int = 0
     torn_lines: int = 0
-    pair_judgements: int = 0
-    position_consistent: int = 0
-    abs_margin_total: float = 0.0
-    load_seconds: float = 0.0
     generate_seconds: float = 0.0
-    wall_seconds: float = 0.0
-    output: str = "<stdout>"
-    rejects: str = ""
-
-    def add(self, event: StageDone) -> None:
-        self.prompt_tokens += event.prompt_tokens
-        self.output_tokens += event.output_tokens
-        self.length_stops += event.length_stops
 
     @property
     def rows_out(self) -> int:
         return self.pairs_out
-
-    @property
-    def rejected(self) -> int:
-        return sum(self.dropped.values()) + sum(self.quarantined.values())
-
-    def count(self, entry: Reject) -> None:
-        (self.dropped if entry.kind == "dropped" else self.quarantined)[entry.reason] += 1
-
-    def as_dict(self) -> dict[str, Any]:
-        # not dataclasses.asdict: it rebuilds a Counter from (key, value) pairs and so miscounts it
-        return {name: dict(value) if isinstance(value, Counter) else value for name, value in vars(self).items()}
 
 
 class Progress(Protocol):
@@ -133,35 +102,34 @@ class Prepared:
     engine_args: Mapping[str, str]
     paths: OutputPaths
     input_label: str
-    input_rows: int
     model_path: str
     model_label: str
     parameters: dict[str, Any]
-    holdings: Holdings
-    todo: list[Record]
-    new_rejects: list[Reject]
+    plan: Plan[Record]
 
 
 def run_revise(job: ReviseJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> Summary:
     started = time.perf_counter()
     run = prepare(job, progress)
     summary = Summary(
-        rows_in=run.input_rows,
-        already_done=run.input_rows - len(run.todo) - len(run.new_rejects),
-        torn_lines=run.holdings.torn_lines,
+        rows_in=run.plan.input_rows,
+        already_done=run.plan.already_done,
+        torn_lines=run.plan.holdings.torn_lines,
         output=str(run.paths.output or "<stdout>"),
         rejects=str(run.paths.rejects),
     )
-    if run.holdings.torn_lines:
-        progress.note(f"removed {run.holdings.torn_lines} torn last line(s) left by an interrupted write")
-    if summary.already_done:
-        progress.note(f"resuming: {summary.already_done} of {summary.rows_in} rows are already done")
-    if run.paths.manifest and not run.todo and not run.new_rejects and _complete(run.paths.manifest):
-        summary.wall_seconds = time.perf_counter() - started
-        return summary  # nothing to do: no engine, no write, files stay byte-identical
-    execute(run, progress, engine_factory, summary, started)
+    note_resume(run.plan, progress)
+    if not run.plan.nothing_to_do(run.paths):  # else: no engine, no write, files stay byte-identical
+        execute(run, progress, engine_factory, summary, started)
     summary.wall_seconds = time.perf_counter() - started
     return summary
+
+
+def note_resume(plan: Plan[Any], progress: Progress) -> None:
+    if plan.holdings.torn_lines:
+        progress.note(f"removed {plan.holdings.torn_lines} torn last line(s) left by an interrupted write")
+    if plan.already_done:
+        progress.note(f"resuming: {plan.already_done} of {plan.input_rows} rows are already done")
 
 
 def prepare(job: ReviseJob, progress: Progress) -> Prepared:
@@ -175,9 +143,9 @@ def prepare(job: ReviseJob, progress: Progress) -> Prepared:
     check_bad_rows(scanned, job.max_bad_rows)
     model_path, model_label = resolve_model(job.model, progress.note)
     parameters = _parameters(loaded, model_label, settings, job.judge, job.min_margin)
-    holdings = prepare_resume(paths, parameters, job.overwrite) if paths.output else Holdings.empty()
     run_key = fingerprint(parameters)
-    records, duplicates = split_duplicates([Record(line, row, record_key(row, run_key)) for line, row in scanned.rows])
+    records = [Record(line, row, record_key(row, run_key)) for line, row in scanned.rows]
+    plan = plan_resume(paths, parameters, job.overwrite, records, scanned.rejects, key_of=lambda r: r["cai"]["key"])
     return Prepared(
         job=job,
         loaded=loaded,
@@ -185,13 +153,10 @@ def prepare(job: ReviseJob, progress: Progress) -> Prepared:
         engine_args=engine_args,
         paths=paths,
         input_label=scanned.label,
-        input_rows=scanned.lines,
         model_path=model_path,
         model_label=model_label,
         parameters=parameters,
-        holdings=holdings,
-        todo=[record for record in records if record.key not in holdings.done],
-        new_rejects=[entry for entry in [*scanned.rejects, *duplicates] if entry.key not in holdings.done],
+        plan=plan,
     )
 
 
@@ -199,29 +164,29 @@ def execute(run: Prepared, progress: Progress, engine_factory: EngineFactory, su
     """Write the rows; the manifest says 'running' throughout and how the run ended at the end."""
     pairs = JsonlWriter(run.paths.output, append=True)
     rejects = JsonlWriter(run.paths.rejects, append=run.paths.output is not None)
-    manifest = Manifest(run.paths, run.parameters, run.loaded, run.model_label, run.input_label, run.holdings)
-    try:
-        for entry in run.new_rejects:
+    manifest = Manifest(run.paths, run.parameters, run.loaded, run.model_label, run.input_label, run.plan.holdings)
+    with manifest.recording(summary, pairs, rejects):
+        for entry in run.plan.new_rejects:
             rejects.write(entry.as_dict())
             summary.count(entry)
         rejects.commit()
-        manifest.write("running", summary)
-        if run.todo:
-            progress.note(f"loading {run.model_label}")
-            engine = engine_factory(run.model_path, run.engine_args, run.model_label)
-            summary.load_seconds = time.perf_counter() - started
-            try:
+        if run.plan.todo:
+            with loaded_engine(engine_factory, run.model_path, run.engine_args, run.model_label, progress) as engine:
+                summary.load_seconds = time.perf_counter() - started
                 _generate(run, engine, progress, summary, pairs, rejects)
-            finally:
-                engine.close()
-    except BaseException:
-        pairs.close()
-        rejects.close()
-        manifest.write("interrupted", summary)
-        raise
-    pairs.close()
-    rejects.close()
-    manifest.write("complete", summary)
+
+
+@contextmanager
+def loaded_engine(
+    factory: EngineFactory, path: str, engine_args: Mapping[str, str], label: str, progress: Progress
+) -> Iterator[Engine]:
+    """One engine for every pass of the run, released however the run ends."""
+    progress.note(f"loading {label}")
+    engine = factory(path, engine_args, label)
+    try:
+        yield engine
+    finally:
+        engine.close()
 
 
 def _generate(
@@ -231,14 +196,14 @@ def _generate(
         summary.add(event)
         progress.advance(event)
 
-    progress.begin(_plan(run.todo, run.settings))
+    progress.begin(_plan(run.plan.todo, run.settings))
     runner = ReviseRunner(run.loaded.constitution, run.settings, engine, on_stage)
     judge = PairwiseJudge(run.loaded.constitution, run.job.judge, engine, on_stage) if run.job.judge else None
     mode = "critique" if run.settings.critique else "direct"
     provenance = Provenance(run.loaded.constitution.name, run.loaded.sha256, run.model_label, run.settings.seed, mode)
     generating = time.perf_counter()
     try:
-        for chunk in _chunks(run.todo, run.job.chunk_size):
+        for chunk in _chunks(run.plan.todo, run.job.chunk_size):
             states = runner.run(chunk)
             outcomes = [(state, as_reject(state)) for state in states]
             if judge is not None:
@@ -274,9 +239,7 @@ def _judged(
             judged.append((state, entry or as_reject(state)))
             continue
         state.judge = verdict.as_dict()
-        summary.pair_judgements += 1
-        summary.position_consistent += verdict.position_consistent
-        summary.abs_margin_total += abs(verdict.margin)
+        summary.observe(verdict)
         if min_margin is not None and verdict.margin < min_margin:
             detail = f"the judge's margin for the revision is {verdict.margin:.3f} < --min-margin {min_margin}"
             raw = truncate(state.record.raw())
@@ -311,11 +274,6 @@ def _settings(job: ReviseJob, defaults: constitution.SamplingDefaults) -> Revise
         top_p=job.top_p if job.top_p is not None else defaults.top_p,
         seed=job.seed,
     )
-
-
-def _complete(manifest_path: Path) -> bool:
-    manifest = read_manifest(manifest_path)
-    return manifest is not None and manifest.get("status") == "complete"
 
 
 def _plan(records: Sequence[Record], settings: ReviseSettings) -> dict[str, int]:

@@ -14,9 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cai import events
 from cai.constitution import Constitution, Principle
 from cai.engine import Engine, Generation, Message, Request
-from cai.events import Report, StageDone
+from cai.events import Report
 from cai.framing import render_conversation
 from cai.judge import sample_comparisons
 from cai.revise import derived_seed
@@ -112,17 +113,7 @@ class PointwiseScorer:
             )
             for i, principle in plan
         ]
-        outputs = self.engine.generate(requests) if requests else []
-        self.report(
-            StageDone(
-                stage="rubric",
-                round=0,
-                records=len(tasks),
-                prompt_tokens=sum(o.prompt_tokens for o in outputs),
-                output_tokens=sum(o.output_tokens for o in outputs),
-                length_stops=sum(o.finish_reason == "length" for o in outputs),
-            )
-        )
+        outputs = events.generate(self.engine, requests, self.report, "rubric", 0, len(tasks))
         collected: list[list[tuple[str, RubricScore]]] = [[] for _ in tasks]
         failures: dict[int, tuple[str, str]] = {}
         for (i, principle), output in zip(plan, outputs, strict=True):

@@ -189,13 +189,13 @@ class Keyed(Protocol):
     def raw(self) -> bytes: ...
 
 
-K = TypeVar("K", bound=Keyed)
+KeyedT = TypeVar("KeyedT", bound=Keyed)
 
 
-def split_duplicates(items: Sequence[K]) -> tuple[list[K], list[Reject]]:
+def split_duplicates(items: Sequence[KeyedT]) -> tuple[list[KeyedT], list[Reject]]:
     """A row repeated verbatim would give the same result again (same key, same seeds): drop the repeats."""
     first_line: dict[str, int] = {}
-    unique: list[K] = []
+    unique: list[KeyedT] = []
     duplicates: list[Reject] = []
     for item in items:
         if item.key in first_line:

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cai import framing
+from cai import events, framing
 from cai.constitution import Constitution, Principle
 from cai.engine import Engine, Generation, Message, Request
-from cai.events import Report, StageDone
+from cai.events import Report
 from cai.records import Record
 
 
@@ -201,15 +201,4 @@ class ReviseRunner:
 
     def _generate(self, stage: str, number: int, requests: list[Request], chunk: int) -> list[Generation]:
         """One batched engine call; `chunk` counts the records this stage is done for, skipped ones too."""
-        outputs = self.engine.generate(requests) if requests else []
-        self.report(
-            StageDone(
-                stage=stage,
-                round=number,
-                records=chunk,
-                prompt_tokens=sum(o.prompt_tokens for o in outputs),
-                output_tokens=sum(o.output_tokens for o in outputs),
-                length_stops=sum(o.finish_reason == "length" for o in outputs),
-            )
-        )
-        return outputs
+        return events.generate(self.engine, requests, self.report, stage, number, chunk)

@@ -18,14 +18,15 @@ from cai import constitution
 from cai.engine import Engine, parse_engine_args
 from cai.events import StageDone
 from cai.judge import JudgeSettings, PairTask, PairVerdict, PairwiseJudge
-from cai.ledger import Holdings, OutputPaths, prepare_resume, read_manifest
+from cai.ledger import OutputPaths, plan_resume
 from cai.manifest import Manifest
 from cai.output import JsonlWriter
-from cai.pipeline import EngineFactory, Progress, build_engine
+from cai.pipeline import EngineFactory, Progress, build_engine, loaded_engine, note_resume
 from cai.pointwise import PointTask, PointwiseScorer
 from cai.preflight import check_bad_rows, check_paths, resolve_model
-from cai.records import MAX_ROW_BYTES, Reject, fingerprint, scan_rows, split_duplicates, truncate
+from cai.records import MAX_ROW_BYTES, Reject, fingerprint, scan_rows, truncate
 from cai.score_rows import ScoreRow, read_score_row
+from cai.tally import Tally
 
 SCORE_FORMAT_VERSION = 1
 
@@ -64,63 +65,31 @@ class Scored:
 
 
 @dataclass
-class ScoreSummary:
-    """What happened to every row, and how consistent the judge was while scoring them."""
+class ScoreSummary(Tally):
+    """What `cai score` did with every row (see Tally), and how consistent its judge was."""
 
-    rows_in: int = 0
-    already_done: int = 0
     scored: Counter[str] = field(default_factory=Counter)
-    dropped: Counter[str] = field(default_factory=Counter)
-    quarantined: Counter[str] = field(default_factory=Counter)
-    pair_judgements: int = 0
-    position_consistent: int = 0
-    abs_margin_total: float = 0.0
     parse_failures: int = 0
     labelled: int = 0
     agreements: int = 0
-    prompt_tokens: int = 0
-    output_tokens: int = 0
-    load_seconds: float = 0.0
-    wall_seconds: float = 0.0
-    output: str = "<stdout>"
-    rejects: str = ""
 
     @property
     def rows_out(self) -> int:
         return sum(self.scored.values())
 
-    @property
-    def rejected(self) -> int:
-        return sum(self.dropped.values()) + sum(self.quarantined.values())
-
-    def count(self, entry: Reject) -> None:
-        (self.dropped if entry.kind == "dropped" else self.quarantined)[entry.reason] += 1
-
-    def add(self, event: StageDone) -> None:
-        self.prompt_tokens += event.prompt_tokens
-        self.output_tokens += event.output_tokens
-
-    def observe(self, verdict: PairVerdict) -> None:
-        self.pair_judgements += 1
-        self.position_consistent += verdict.position_consistent
-        self.abs_margin_total += abs(verdict.margin)
-
     def reliability(self) -> dict[str, Any]:
         """The figures that say how far to trust the judge's labels."""
-        judged = self.pair_judgements
         return {
             "rows_scored": self.rows_out,
-            "pair_judgements": judged,
-            "position_consistency_rate": round(self.position_consistent / judged, 4) if judged else None,
-            "mean_abs_margin": round(self.abs_margin_total / judged, 4) if judged else None,
+            "pair_judgements": self.pair_judgements,
+            **self.judge_figures(),
             "parse_failures": self.parse_failures,
             "labelled_rows": self.labelled,
             "agreement_with_labels": round(self.agreements / self.labelled, 4) if self.labelled else None,
         }
 
     def as_dict(self) -> dict[str, Any]:
-        plain = {k: dict(v) if isinstance(v, Counter) else v for k, v in vars(self).items()}
-        return {**plain, "reliability": self.reliability()}
+        return {**super().as_dict(), "reliability": self.reliability()}
 
 
 def run_score(job: ScoreJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> ScoreSummary:
@@ -133,49 +102,28 @@ def run_score(job: ScoreJob, progress: Progress, engine_factory: EngineFactory =
     check_bad_rows(scanned, job.max_bad_rows)
     model_path, model_label = resolve_model(job.model, progress.note)
     parameters = _parameters(job, loaded, model_label)
-    holdings = (
-        prepare_resume(paths, parameters, job.overwrite, key_of=lambda row: row["scores"]["key"])
-        if paths.output
-        else Holdings.empty()
-    )
     run_key = fingerprint(parameters)
-    items, duplicates = split_duplicates([Scored(line, row, _key(row, run_key)) for line, row in scanned.rows])
-    todo = [item for item in items if item.key not in holdings.done]
-    new_rejects = [entry for entry in [*scanned.rejects, *duplicates] if entry.key not in holdings.done]
+    items = [Scored(line, row, _key(row, run_key)) for line, row in scanned.rows]
+    plan = plan_resume(paths, parameters, job.overwrite, items, scanned.rejects, key_of=lambda r: r["scores"]["key"])
     summary = ScoreSummary(
-        rows_in=scanned.lines,
-        already_done=scanned.lines - len(todo) - len(new_rejects),
+        rows_in=plan.input_rows,
+        already_done=plan.already_done,
         output=str(paths.output or "<stdout>"),
         rejects=str(paths.rejects),
     )
-    if summary.already_done:
-        progress.note(f"resuming: {summary.already_done} of {summary.rows_in} rows are already done")
-    manifest_path = paths.manifest
-    if manifest_path and not todo and not new_rejects:
-        existing = read_manifest(manifest_path)
-        if existing is not None and existing.get("status") == "complete":
-            return summary
-    writer = _ScoreWriter(paths, job, loaded, model_label, summary)
-    manifest = Manifest(paths, parameters, loaded, model_label, scanned.label, holdings, tool="cai score")
-    try:
-        for entry in new_rejects:
+    note_resume(plan, progress)
+    if plan.nothing_to_do(paths):
+        return summary
+    writer = _ScoreWriter(paths, loaded, model_label, summary)
+    manifest = Manifest(paths, parameters, loaded, model_label, scanned.label, plan.holdings, tool="cai score")
+    with manifest.recording(summary, writer.rows, writer.rejects):
+        for entry in plan.new_rejects:
             writer.reject(entry)
         writer.commit()
-        manifest.write("running", summary)
-        if todo:
-            progress.note(f"loading {model_label}")
-            engine = engine_factory(model_path, engine_args, model_label)
-            summary.load_seconds = time.perf_counter() - started
-            try:
-                _score_all(job, loaded.constitution, engine, todo, writer, progress, summary)
-            finally:
-                engine.close()
-    except BaseException:
-        writer.close()
-        manifest.write("interrupted", summary)
-        raise
-    writer.close()
-    manifest.write("complete", summary)
+        if plan.todo:
+            with loaded_engine(engine_factory, model_path, engine_args, model_label, progress) as engine:
+                summary.load_seconds = time.perf_counter() - started
+                _score_all(job, loaded.constitution, engine, plan.todo, writer, progress, summary)
     summary.wall_seconds = time.perf_counter() - started
     return summary
 
@@ -207,12 +155,7 @@ class _ScoreWriter:
     """
 
     def __init__(
-        self,
-        paths: OutputPaths,
-        job: ScoreJob,
-        loaded: constitution.LoadedConstitution,
-        model_label: str,
-        summary: ScoreSummary,
+        self, paths: OutputPaths, loaded: constitution.LoadedConstitution, model_label: str, summary: ScoreSummary
     ):
         self.rows = JsonlWriter(paths.output, append=True)
         self.rejects = JsonlWriter(paths.rejects, append=paths.output is not None)
@@ -245,11 +188,6 @@ class _ScoreWriter:
         self.pending_rejects.clear()
         self.rows.commit()
         self.rejects.commit()
-
-    def close(self) -> None:
-        """Rows still pending belong to an unfinished chunk and are not written."""
-        self.rows.close()
-        self.rejects.close()
 
 
 def _score_all(

@@ -1,0 +1,79 @@
+"""`cai constitution ...` and `cai model ...`: look at and prepare what a run is built from."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cai import constitution, model
+from cai.guard import guarded
+from cai.report import stderr_console
+
+constitution_app = typer.Typer(help="List, show and validate constitutions.", no_args_is_help=True)
+model_app = typer.Typer(help="The embedded default model (SmolLM2-135M-Instruct).", no_args_is_help=True)
+
+
+@constitution_app.command("list")
+def constitution_list() -> None:
+    """Built-in constitutions, with their number of principles."""
+
+    def show() -> None:
+        table = Table("name", "principles", "few-shot", "description", box=None)
+        for name, path in constitution.builtin_paths().items():
+            loaded = constitution.load(str(path)).constitution
+            table.add_row(name, str(len(loaded.principles)), str(len(loaded.few_shot)), loaded.description)
+        typer.echo(_render(table), nl=False)
+
+    guarded(show)
+
+
+def _render(table: Table) -> str:
+    console = Console(width=120)
+    with console.capture() as captured:
+        console.print(table)
+    return captured.get()
+
+
+@constitution_app.command("show")
+def constitution_show(name: Annotated[str, typer.Argument(help="Built-in name or YAML file.")]) -> None:
+    """Print a constitution's YAML (validated first)."""
+
+    def show() -> None:
+        loaded = constitution.load(name)
+        sys.stdout.write(loaded.path.read_text(encoding="utf-8"))
+
+    guarded(show)
+
+
+@constitution_app.command("validate")
+def constitution_validate(path: Annotated[Path, typer.Argument(help="Constitution YAML file.")]) -> None:
+    """Check a constitution file; errors name the field path (principles[3].revision_request)."""
+
+    def check() -> None:
+        loaded = constitution.load(str(path))
+        c = loaded.constitution
+        typer.echo(f"{path}: valid ({c.name}: {len(c.principles)} principles, {len(c.few_shot)} few-shot examples)")
+
+    guarded(check)
+
+
+@model_app.command("prepare")
+def model_prepare() -> None:
+    """Convert the embedded GGUF once into the cache; prints the model folder."""
+    err = stderr_console()
+    prepared = guarded(lambda: model.prepare(lambda message: err.print(f"cai: {message}")))
+    typer.echo(str(prepared.folder))
+
+
+@model_app.command("info")
+def model_info() -> None:
+    """Where the embedded model comes from, where it is cached, and what it is."""
+    facts = guarded(model.info)
+    width = max(len(key) for key in facts)
+    for key, value in facts.items():
+        typer.echo(f"{key:<{width}}  {value}")

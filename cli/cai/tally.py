@@ -1,0 +1,67 @@
+"""Run counts shared by `revise` and `score`: every input row is counted exactly once.
+
+rows_in = already_done + rows_out + dropped + quarantined, whatever the command.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cai.events import StageDone
+from cai.records import Reject
+
+if TYPE_CHECKING:
+    from cai.judge import PairVerdict
+
+
+@dataclass
+class Tally:
+    rows_in: int = 0
+    already_done: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    quarantined: Counter[str] = field(default_factory=Counter)
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    length_stops: int = 0
+    pair_judgements: int = 0
+    position_consistent: int = 0
+    abs_margin_total: float = 0.0
+    load_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    output: str = "<stdout>"
+    rejects: str = ""
+
+    @property
+    def rows_out(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.dropped.values()) + sum(self.quarantined.values())
+
+    def count(self, entry: Reject) -> None:
+        (self.dropped if entry.kind == "dropped" else self.quarantined)[entry.reason] += 1
+
+    def add(self, event: StageDone) -> None:
+        self.prompt_tokens += event.prompt_tokens
+        self.output_tokens += event.output_tokens
+        self.length_stops += event.length_stops
+
+    def observe(self, verdict: PairVerdict) -> None:
+        """One pairwise judgement, for the judge's reliability figures."""
+        self.pair_judgements += 1
+        self.position_consistent += verdict.position_consistent
+        self.abs_margin_total += abs(verdict.margin)
+
+    def judge_figures(self) -> dict[str, float | None]:
+        judged = self.pair_judgements
+        return {
+            "position_consistency_rate": round(self.position_consistent / judged, 4) if judged else None,
+            "mean_abs_margin": round(self.abs_margin_total / judged, 4) if judged else None,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        # not dataclasses.asdict: it rebuilds a Counter from (key, value) pairs and so miscounts it
+        return {name: dict(value) if isinstance(value, Counter) else value for name, value in vars(self).items()}
