@@ -48,6 +48,11 @@ def prefers_good(request: Request) -> float:
     return math.log({1: 0.8, 0: 0.5, -1: 0.2}[score])
 
 
+def biased(request: Request) -> float:
+    """Content preference plus a pull towards whatever is shown as (A)."""
+    return prefers_good(request) + (0.7 if options(request)[2] == "A" else 0.0)
+
+
 @dataclass
 class ScriptedEngine:
     responder: Responder = echo_stage
@@ -84,3 +89,16 @@ class ScriptedEngine:
     @property
     def requests(self) -> list[Request]:
         return [request for batch in self.batches for request in batch]
+
+
+class FailsOnCall(ScriptedEngine):
+    """Raises (like a crash) on the n-th engine call."""
+
+    def __init__(self, fail_on: int):
+        super().__init__()
+        self.fail_on = fail_on
+
+    def generate(self, requests: Sequence[Request]) -> list[Generation]:
+        if len(self.batches) + 1 == self.fail_on:
+            raise RuntimeError("engine died")
+        return super().generate(requests)

@@ -10,7 +10,7 @@ import pytest
 from cai import constitution
 from cai.engine import Generation, Request
 from cai.judge import JudgeSettings, PairTask, PairwiseJudge, option_probability, sample_comparisons
-from tests.fakes import ScriptedEngine, options, prefers_good
+from tests.fakes import ScriptedEngine, biased, options, prefers_good
 
 RULES = constitution.load("harmless").constitution
 CONVERSATION = ({"role": "user", "content": "How do I fix my bike?"},)
@@ -22,11 +22,6 @@ def judge(engine: ScriptedEngine, **settings: object) -> PairwiseJudge:
 
 def task(a: str, b: str, key: str = "ab" * 12) -> PairTask:
     return PairTask(key, CONVERSATION, a, b)
-
-
-def biased(request: Request) -> float:
-    """Content preference plus a pull towards whatever is shown as (A)."""
-    return prefers_good(request) + (0.7 if options(request)[2] == "A" else 0.0)
 
 
 def random_logprobs(seed: int) -> ScriptedEngine:

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from cai.engine import Generation, Request
+from cai.engine import Request
 from cai.errors import InputError
 from cai.pipeline import ReviseJob, Summary, run_revise
 from tests.conftest import RecordingProgress, write_lines
-from tests.fakes import ScriptedEngine, echo_stage
+from tests.fakes import FailsOnCall, ScriptedEngine, echo_stage
 
 PROMPTS = [f"question number {i}" for i in range(7)]
 
@@ -37,19 +37,6 @@ def accounted(summary: Summary) -> bool:
 
 def never_called(*_: object) -> ScriptedEngine:
     raise AssertionError("the engine must not be built")
-
-
-class FailsOnCall(ScriptedEngine):
-    """Raises (like a crash) on the n-th engine call."""
-
-    def __init__(self, fail_on: int):
-        super().__init__()
-        self.fail_on = fail_on
-
-    def generate(self, requests: Any) -> list[Generation]:
-        if len(self.batches) + 1 == self.fail_on:
-            raise RuntimeError("engine died")
-        return super().generate(requests)
 
 
 def test_rerun_on_a_finished_output_does_nothing_and_changes_no_byte(tmp_path: Path, fake_model_dir: Path) -> None:

@@ -15,7 +15,7 @@ from cai.records import BadRow
 from cai.score_rows import read_score_row
 from cai.scoring import ScoreJob, ScoreSummary, run_score
 from tests.conftest import RecordingProgress, write_lines
-from tests.fakes import ScriptedEngine, echo_stage
+from tests.fakes import FailsOnCall, ScriptedEngine, biased, echo_stage
 
 ROWS = [
     {"id": 1, "prompt": "q1", "chosen": "a good answer", "rejected": "a bad answer"},
@@ -65,8 +65,6 @@ def test_rows_come_out_unchanged_plus_scores_in_input_order(tmp_path: Path, fake
 
 
 def test_reliability_figures_expose_position_bias(tmp_path: Path, fake_model_dir: Path) -> None:
-    from tests.unit.test_judge import biased
-
     summary = score(tmp_path, ROWS[:1] * 1 + ROWS[2:3], ScriptedEngine(option_logprob=biased), model=fake_model_dir)
     figures = summary.reliability()
     assert figures["position_consistency_rate"] == 0.5  # 'x' vs 'y': the (A) pull decides both orders
@@ -158,3 +156,16 @@ def test_revise_judge_labels_pairs_and_min_margin_drops(tmp_path: Path, fake_mod
     assert summary.pairs_out == 0 and summary.dropped == {"judge_margin": 2}
     (first, _) = read(tmp_path / "strict.rejects.jsonl")
     assert first["reason"] == "judge_margin" and "0.600 < --min-margin 0.7" in first["detail"]
+
+
+def test_score_crash_keeps_finished_chunks_and_resumes(tmp_path: Path, fake_model_dir: Path) -> None:
+    rows = [{"id": i, "prompt": f"q{i}", "chosen": "a good one", "rejected": "meh"} for i in range(6)]
+    with pytest.raises(RuntimeError, match="engine died"):
+        score(tmp_path, rows, FailsOnCall(3), model=fake_model_dir, chunk_size=2, principles=1)
+    assert [row["id"] for row in read(tmp_path / "scored.jsonl")] == [0, 1, 2, 3]
+    assert json.loads((tmp_path / "scored.manifest.json").read_text())["status"] == "interrupted"
+    resumed = ScriptedEngine()
+    summary = score(tmp_path, rows, resumed, model=fake_model_dir, chunk_size=2, principles=1)
+    assert summary.already_done == 4 and summary.rows_out == 2
+    keys = [row["scores"]["key"] for row in read(tmp_path / "scored.jsonl")]
+    assert len(keys) == len(set(keys)) == 6
