@@ -166,7 +166,6 @@ class VLLMEngine:
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
         os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
-        logging.getLogger("torch").setLevel(logging.ERROR)
         vllm = _import_vllm()
         fields = {f.name: f.type for f in dataclasses.fields(vllm.EngineArgs)}
         overrides = coerce_engine_args(self.engine_args, fields)
@@ -213,6 +212,9 @@ def _import_vllm() -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            import torch  # noqa: F401  (first, so its loggers exist and can be quietened before vLLM loads)
+
+            logging.getLogger("torch._library.triton").setLevel(logging.ERROR)
             import vllm
     except ImportError as exc:
         raise EngineError(f"{MISSING_VLLM}\n(import error: {exc})") from exc
