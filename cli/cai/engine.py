@@ -54,6 +54,7 @@ class Generation:
     logprobs: tuple[dict[str, float], ...] | None = None
     prompt_token_ids: tuple[int, ...] = ()
     prompt_logprobs: tuple[float | None, ...] | None = None
+    cached_tokens: int = 0  # prompt tokens vLLM's prefix cache served
 
 
 class Engine(Protocol):
@@ -289,4 +290,5 @@ def _to_generation(output: Any) -> Generation:
         logprobs=logprobs,
         prompt_token_ids=token_ids,
         prompt_logprobs=prompt_logprobs,
+        cached_tokens=int(getattr(output, "num_cached_tokens", 0) or 0),
     )

@@ -18,6 +18,7 @@ class StageDone:
     prompt_tokens: int
     output_tokens: int
     length_stops: int
+    cached_tokens: int = 0
 
 
 Report = Callable[[StageDone], None]
@@ -46,6 +47,7 @@ def generate(
             prompt_tokens=sum(o.prompt_tokens for o in outputs),
             output_tokens=sum(o.output_tokens for o in outputs),
             length_stops=0 if scoring_only else sum(o.finish_reason == "length" for o in outputs),
+            cached_tokens=sum(o.cached_tokens for o in outputs),
         )
     )
     return outputs

