@@ -86,19 +86,25 @@ class RichProgress:
         self.bars.stop()
 
 
-def summary_table(summary: Summary) -> Table:
-    table = Table(title="cai revise", title_justify="left", show_header=False, box=None, pad_edge=False)
+def _where_rows_went(title: str, summary: Tally, written: tuple[str, str]) -> Table:
+    """The accounting both commands share: rows in = already done + written + dropped + quarantined."""
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
-    rate = summary.output_tokens / summary.generate_seconds if summary.generate_seconds else 0.0
     table.add_row("rows in", str(summary.rows_in))
     if summary.already_done:
         table.add_row("already done", f"{summary.already_done} (resumed)")
-    table.add_row("pairs out", f"{summary.pairs_out} → {summary.output}")
+    table.add_row(written[0], f"{written[1]} → {summary.output}")
     table.add_row("dropped", _counts(summary.dropped))
     table.add_row("quarantined", _counts(summary.quarantined))
     if summary.dropped or summary.quarantined:
         table.add_row("rejects file", summary.rejects)
+    return table
+
+
+def summary_table(summary: Summary) -> Table:
+    table = _where_rows_went("cai revise", summary, ("pairs out", str(summary.pairs_out)))
+    rate = summary.output_tokens / summary.generate_seconds if summary.generate_seconds else 0.0
     if summary.pair_judgements:
         judged = summary.pair_judgements
         consistency = summary.position_consistent / judged
@@ -119,18 +125,8 @@ def _counts(counts: Mapping[str, int]) -> str:
 
 def score_table(summary: ScoreSummary) -> Table:
     """Counts, then the judge's reliability: the figures to read before training on its labels."""
-    table = Table(title="cai score", title_justify="left", show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table = _where_rows_went("cai score", summary, ("rows scored", _counts(summary.scored)))
     figures = summary.reliability()
-    table.add_row("rows in", str(summary.rows_in))
-    if summary.already_done:
-        table.add_row("already done", f"{summary.already_done} (resumed)")
-    table.add_row("rows scored", f"{_counts(summary.scored)} → {summary.output}")
-    table.add_row("dropped", _counts(summary.dropped))
-    table.add_row("quarantined", _counts(summary.quarantined))
-    if summary.dropped or summary.quarantined:
-        table.add_row("rejects file", summary.rejects)
     table.add_row("pair judgements", str(figures["pair_judgements"]))
     table.add_row("position-consistent", _rate(figures["position_consistency_rate"]))
     mean_margin = figures["mean_abs_margin"]

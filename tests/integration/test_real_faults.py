@@ -59,14 +59,14 @@ def finished_keys(out: Path) -> list[str]:
     return pairs + rejects
 
 
-def resume(out: Path) -> None:
-    result = subprocess.run(
-        [CAI, "revise", str(SAMPLE), "-o", str(out), *ARGS],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+def run_cai(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CAI, *args], capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"}
     )
+
+
+def resume(out: Path) -> None:
+    result = run_cai("revise", str(SAMPLE), "-o", str(out), *ARGS)
     assert result.returncode == 0, result.stderr
 
 
@@ -92,13 +92,7 @@ def test_stop_mid_generation_then_resume(tmp_path: Path, signum: int, code: int)
 
 def test_engine_start_failure_names_the_option(tmp_path: Path) -> None:
     prompts = write_lines(tmp_path / "p.txt", ["hello"])
-    result = subprocess.run(
-        [CAI, "revise", str(prompts), "-E", "kv_cache_memory_bytes=1024"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
+    result = run_cai("revise", str(prompts), "-E", "kv_cache_memory_bytes=1024")
     assert result.returncode == 1
     assert "kv_cache_memory_bytes" in result.stderr
     assert "Traceback" not in result.stderr
@@ -107,13 +101,7 @@ def test_engine_start_failure_names_the_option(tmp_path: Path) -> None:
 
 def test_unknown_model_name_fails_with_a_pointer_to_the_option(tmp_path: Path) -> None:
     prompts = write_lines(tmp_path / "p.txt", ["hello"])
-    result = subprocess.run(
-        [CAI, "revise", str(prompts), "--model", "no-such-org/no-such-model"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
+    result = run_cai("revise", str(prompts), "--model", "no-such-org/no-such-model")
     assert result.returncode == 1
     assert "could not load model 'no-such-org/no-such-model'" in result.stderr and "--model" in result.stderr
     assert "Traceback" not in result.stderr
