@@ -80,6 +80,7 @@ class Manifest:
                     "rejects": len(self.holdings.reject_keys) + written_rejects,
                 },
                 "this_run": this_run,
-                "output_sha256": file_sha256(self.paths.output),
+                # hashing OUT rereads it whole: only worth it once the run has ended
+                "output_sha256": None if status == "running" else file_sha256(self.paths.output),
             },
         )

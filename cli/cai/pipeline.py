@@ -27,6 +27,7 @@ from cai.records import (
     InputFormat,
     Record,
     Reject,
+    chunks,
     fingerprint,
     record_key,
     scan,
@@ -203,7 +204,7 @@ def _generate(
     provenance = Provenance(run.loaded.constitution.name, run.loaded.sha256, run.model_label, run.settings.seed, mode)
     generating = time.perf_counter()
     try:
-        for chunk in _chunks(run.plan.todo, run.job.chunk_size):
+        for chunk in chunks(run.plan.todo, run.job.chunk_size):
             states = runner.run(chunk)
             outcomes = [(state, as_reject(state)) for state in states]
             if judge is not None:
@@ -282,8 +283,3 @@ def _plan(records: Sequence[Record], settings: ReviseSettings) -> dict[str, int]
         plan["critique"] = len(records) * settings.rounds
     plan["revision"] = len(records) * settings.rounds
     return plan
-
-
-def _chunks(records: Sequence[Record], size: int) -> Iterator[Sequence[Record]]:
-    for start in range(0, len(records), size):
-        yield records[start : start + size]

@@ -11,6 +11,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, Literal, Protocol, TypeVar
@@ -192,6 +193,12 @@ class Keyed(Protocol):
 KeyedT = TypeVar("KeyedT", bound=Keyed)
 
 
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most `size` items: the unit of one batched pass and one commit."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def split_duplicates(items: Sequence[KeyedT]) -> tuple[list[KeyedT], list[Reject]]:
     """A row repeated verbatim would give the same result again (same key, same seeds): drop the repeats."""
     first_line: dict[str, int] = {}
@@ -218,27 +225,20 @@ def fingerprint(settings: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
-class _open:
+@contextmanager
+def _open(source: str) -> Iterator[BinaryIO]:
     """stdin's bytes or a file's, with the errors a user can act on."""
-
-    def __init__(self, source: str):
-        self.source = source
-        self.handle: BinaryIO | None = None
-
-    def __enter__(self) -> BinaryIO:
-        if self.source == "-":
-            return sys.stdin.buffer
-        try:
-            self.handle = Path(self.source).open("rb")
-        except FileNotFoundError:
-            raise InputError(f"prompt file not found: {self.source}") from None
-        except IsADirectoryError:
-            raise InputError(f"{self.source} is a folder; pass a .jsonl or .txt file") from None
-        return self.handle
-
-    def __exit__(self, *_: object) -> None:
-        if self.handle is not None:
-            self.handle.close()
+    if source == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = Path(source).open("rb")  # noqa: SIM115 (closed by the `with` below, after the errors)
+    except FileNotFoundError:
+        raise InputError(f"prompt file not found: {source}") from None
+    except IsADirectoryError:
+        raise InputError(f"{source} is a folder; pass a .jsonl or .txt file") from None
+    with handle:
+        yield handle
 
 
 def _raw_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:

@@ -24,7 +24,7 @@ from cai.output import JsonlWriter
 from cai.pipeline import EngineFactory, Progress, build_engine, loaded_engine, note_resume
 from cai.pointwise import PointTask, PointwiseScorer
 from cai.preflight import check_bad_rows, check_paths, resolve_model
-from cai.records import MAX_ROW_BYTES, Reject, fingerprint, scan_rows, truncate
+from cai.records import MAX_ROW_BYTES, Reject, chunks, fingerprint, scan_rows, truncate
 from cai.score_rows import ScoreRow, read_score_row
 from cai.tally import Tally
 
@@ -207,8 +207,7 @@ def _score_all(
     judge = PairwiseJudge(rules, settings, engine, on_stage)
     scorer = PointwiseScorer(rules, job.principles, job.rubric_max_tokens, engine, on_stage)
     progress.begin({kind: sum(i.row.kind == kind for i in todo) for kind in ("pointwise", "pairwise", "rank")})
-    for start in range(0, len(todo), job.chunk_size):
-        chunk = todo[start : start + job.chunk_size]
+    for chunk in chunks(todo, job.chunk_size):
         _pointwise([i for i in chunk if i.row.kind == "pointwise"], scorer, writer, summary)
         _pairwise([i for i in chunk if i.row.kind == "pairwise"], judge, writer, summary)
         _ranked([i for i in chunk if i.row.kind == "rank"], judge, writer, summary)
