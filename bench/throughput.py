@@ -136,7 +136,8 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
 def _llm(engine_args: list[str]) -> Any:
     """A raw vllm.LLM with exactly the settings cai's engine uses."""
     from cai import model
-    from cai.engine import CPU_DEFAULTS, coerce_engine_args, parse_engine_args
+    from cai.engine import CPU_DEFAULTS
+    from cai.engine_args import coerce_engine_args, parse_engine_args
 
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from cai import constitution
-from cai.engine import Engine, VLLMEngine, parse_engine_args
+from cai.engine import Engine, VLLMEngine
+from cai.engine_args import parse_engine_args
 from cai.events import StageDone
 from cai.judge import JudgeSettings, PairTask, PairwiseJudge
 from cai.ledger import OutputPaths, Plan, plan_resume

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cai import constitution
-from cai.engine import Engine, parse_engine_args
+from cai.engine import Engine
+from cai.engine_args import parse_engine_args
 from cai.events import StageDone
 from cai.judge import JudgeSettings, PairTask, PairVerdict, PairwiseJudge
 from cai.ledger import OutputPaths, plan_resume
