@@ -8,8 +8,9 @@ One command, one machine, one workload (N prompts from prompts/, fixed rounds an
 3. naive    — the traced requests stage by stage, a new engine per stage (how pass-by-pass tools run).
 
 It prints tokens/s, ratios, the prefix-cache hit rate vLLM reported during the cai run and peak RSS,
-then the side checks: few-shot framing cost (the same run without few-shot examples) and memory with
-10× the prompts. Results go to bench/results/throughput.json; BENCHMARKS.md records them.
+then the side checks: few-shot framing cost (the same run without few-shot examples, and raw vLLM
+replaying both traces, which shows how much of that cost is the engine's own) and memory with 10×
+the prompts. Results go to bench/results/throughput.json; BENCHMARKS.md records them.
 
     .venv/bin/python bench/throughput.py                    # defaults below
     .venv/bin/python bench/throughput.py --prompts 128 --max-tokens 96 --skip memory
@@ -60,13 +61,25 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
     calls: list[int] = []
 
     class Tracing:
+        """The real engine, noting every finished request (in the order the flows receive them)."""
+
         def __init__(self, engine: Engine):
             self.engine, self.model_name, self.max_model_len = engine, engine.model_name, engine.max_model_len
+            self.submitted: dict[int, Request] = {}
 
         def generate(self, requests: Sequence[Request]) -> list[Generation]:
-            outputs = self.engine.generate(requests)
+            raise AssertionError("cai revise without --judge drives the engine through submit/collect")
+
+        def submit(self, requests: Sequence[Request]) -> list[int]:
+            tickets = self.engine.submit(requests)
+            self.submitted.update(zip(tickets, requests, strict=True))
             calls.append(len(requests))
-            for request, output in zip(requests, outputs, strict=True):
+            return tickets
+
+        def collect(self) -> list[tuple[int, Generation]]:
+            finished = self.engine.collect()
+            for ticket, output in finished:
+                request = self.submitted.pop(ticket)
                 trace.append(
                     {
                         "messages": request.messages,
@@ -77,7 +90,7 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
                         "pass": None,
                     }
                 )
-            return outputs
+            return finished
 
         def prompt_tokens(self, messages: Any) -> int:
             return self.engine.prompt_tokens(messages)
@@ -86,17 +99,18 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
             self.engine.close()
 
     class PassTagger:
-        """Each engine call is reported right after it returns: tag its requests with their pass."""
+        """Each finished request is reported, in the same order, as the flow receives it: tag its pass."""
+
+        untagged = 0
 
         def note(self, message: str) -> None: ...
 
         def begin(self, plan: Any) -> None: ...
 
         def advance(self, event: StageDone) -> None:
-            for entry in reversed(trace):
-                if entry["pass"] is not None:
-                    break
-                entry["pass"] = f"{event.stage}-{event.round}"
+            if event.prompt_tokens:  # not a stage a quarantined record skipped
+                trace[self.untagged]["pass"] = f"{event.stage}-{event.round}"
+                self.untagged += 1
 
     folder = Path(args.workdir)
     prompts = folder / "prompts.jsonl"
@@ -126,7 +140,7 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
         "wall_seconds": round(wall, 2),
         "tokens_per_second": round(summary.output_tokens / summary.generate_seconds, 1),
         "end_to_end_tokens_per_second": round(summary.output_tokens / wall, 1),
-        "engine_calls": len(calls),
+        "submits": len(calls),
         "requests": len(trace),
         "pairs_out": summary.pairs_out,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -205,11 +219,9 @@ PHASES = {"cai": phase_cai, "ceiling": phase_ceiling, "naive": phase_naive}
 
 
 def run_phase(phase: str, args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
-    settings = {**vars(args), **overrides}
+    settings = {**_workload(args), "workdir": args.workdir, **overrides}
     command = [sys.executable, __file__, "--phase", phase]
     for key, value in settings.items():
-        if key in ("phase", "skip", "out"):
-            continue
         if key == "engine_arg":
             for item in value:
                 command += ["-E", item]
@@ -259,6 +271,7 @@ def main() -> None:
         if "few-shot" not in args.skip:
             bare = without_few_shot(Path(folder), args.constitution)
             report["cai_without_few_shot"] = run_phase("cai", args, constitution=str(bare))
+            report["ceiling_without_few_shot"] = run_phase("ceiling", args)  # replays the trace just written
         if "memory" not in args.skip:
             small = {"max_tokens": 4}
             report["memory"] = {
@@ -292,6 +305,8 @@ def _ratios(report: dict[str, Any]) -> dict[str, float]:
         bare = report["cai_without_few_shot"]
         ratios["few_shot_time_cost"] = round(cai["generate_seconds"] / bare["generate_seconds"], 3)
         ratios["few_shot_per_token_cost"] = round(bare["tokens_per_second"] / cai["tokens_per_second"], 3)
+        raw = report["ceiling_without_few_shot"]
+        ratios["raw_vllm_few_shot_per_token_cost"] = round(raw["tokens_per_second"] / ceiling["tokens_per_second"], 3)
     if "memory" in report:
         ratios["rss_10x_over_1x"] = round(report["memory"]["prompts_10x"] / report["memory"]["prompts_1x"], 3)
     return ratios
@@ -319,7 +334,7 @@ def _print(report: dict[str, Any]) -> None:
     for name, count, seconds, rate in rows:
         print(f"{name:<28} {count:>7} {seconds:>8} {rate:>7}")
     print(f"prefix cache hit rate during cai: {cai['prefix_cache_rate']:.1%}; peak RSS {cai['peak_rss_mib']} MiB")
-    print(f"{cai['engine_calls']} engine calls for {cai['requests']} requests")
+    print(f"{cai['requests']} requests in {cai['submits']} submits")
     for name, value in report["ratios"].items():
         print(f"{name}: {value}")
 

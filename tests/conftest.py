@@ -76,6 +76,12 @@ class Borrowed:
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         return self.engine.generate(requests)
 
+    def submit(self, requests: Sequence[Request]) -> list[int]:
+        return self.engine.submit(requests)
+
+    def collect(self) -> list[tuple[int, Generation]]:
+        return self.engine.collect()
+
     def prompt_tokens(self, messages: Sequence[dict[str, str]]) -> int:
         return self.engine.prompt_tokens(messages)
 

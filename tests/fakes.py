@@ -1,6 +1,7 @@
 """A scripted engine for fast unit tests: it records every batch and answers with functions.
 
-Generations come from `responder`. Continuation requests with prompt log-probs (the pairwise
+Generations come from `responder`. `submit`/`collect` run whatever is queued as one batch, so the
+flows that cai drives show up in `batches` as waves. Continuation requests with prompt log-probs (the pairwise
 judge's option scoring) are answered by `option_logprob`: the fake tokenises by character, so the
 option letter is the last token, and gives it the scripted log-probability.
 """
@@ -61,6 +62,8 @@ class ScriptedEngine:
     max_model_len: int = 100_000
     batches: list[list[Request]] = field(default_factory=list)
     closed: bool = False
+    queued: list[tuple[int, Request]] = field(default_factory=list)
+    tickets_issued: int = 0
 
     def prompt_tokens(self, messages: Sequence[dict[str, str]]) -> int:
         return sum(len(m["content"].split()) for m in messages)
@@ -68,6 +71,18 @@ class ScriptedEngine:
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         self.batches.append(list(requests))
         return [self._scored(r) if r.prompt_logprobs else self._generated(r) for r in requests]
+
+    def submit(self, requests: Sequence[Request]) -> list[int]:
+        tickets = list(range(self.tickets_issued, self.tickets_issued + len(requests)))
+        self.tickets_issued += len(requests)
+        self.queued += zip(tickets, requests, strict=True)
+        return tickets
+
+    def collect(self) -> list[tuple[int, Generation]]:
+        """Everything queued runs as one batch (a wave): waves show up in `batches` like generate calls."""
+        queued, self.queued = self.queued, []
+        outputs = self.generate([request for _, request in queued])
+        return [(ticket, output) for (ticket, _), output in zip(queued, outputs, strict=True)]
 
     def _generated(self, request: Request) -> Generation:
         text = self.responder(request)

@@ -112,7 +112,7 @@ def revise(
     top_p: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Nucleus sampling mass.")] = None,
     seed: Annotated[int, typer.Option(help="Seeds principle sampling and generation (with the row's key).")] = 0,
     chunk_size: Annotated[
-        int, typer.Option(min=1, help="Records per batched engine call; output is flushed after each chunk.")
+        int, typer.Option(min=1, help="Records in flight on the engine at once; output is flushed every N rows.")
     ] = 64,
     engine_arg: EngineArgOption = None,
     input_format: Annotated[str, typer.Option(help="auto (by extension, else by content), jsonl or text.")] = "auto",

@@ -64,6 +64,14 @@ class Engine(Protocol):
         """Continue every conversation; outputs come back in request order."""
         ...
 
+    def submit(self, requests: Sequence[Request]) -> list[int]:
+        """Queue requests without waiting; each gets a ticket that `collect` hands back with its output."""
+        ...
+
+    def collect(self) -> list[tuple[int, Generation]]:
+        """Run the engine until at least one submitted request has finished; return all that have."""
+        ...
+
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
         """Length of the conversation after the chat template, so a too-long prompt never reaches a batch."""
         ...
@@ -105,6 +113,9 @@ class VLLMEngine:
     max_model_len: int = 0
     _llm: Any = None
     _tokenizer: Any = None
+    _tickets: dict[str, int] = field(default_factory=dict)  # vLLM request id -> ticket
+    _finished: list[tuple[int, Generation]] = field(default_factory=list)
+    _next_ticket: int = 0
 
     def __post_init__(self) -> None:
         self.model_name = self.model_name or self.model
@@ -129,21 +140,48 @@ class VLLMEngine:
         self._tokenizer = self._llm.get_tokenizer()
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
-        results: list[Generation | None] = [None] * len(requests)
+        """Submit and step until these requests are done; others finishing meanwhile wait for `collect`."""
+        tickets = self.submit(requests)
+        wanted, results = set(tickets), dict[int, Generation]()
+        while len(results) < len(tickets):
+            self._step()
+            results.update((t, g) for t, g in self._finished if t in wanted)
+            self._finished = [(t, g) for t, g in self._finished if t not in wanted]
+        return [results[t] for t in tickets]
+
+    def submit(self, requests: Sequence[Request]) -> list[int]:
+        tickets = list(range(self._next_ticket, self._next_ticket + len(requests)))
+        self._next_ticket += len(requests)
         for continuing in (False, True):  # vLLM takes the template mode per call, not per request
             indices = [i for i, r in enumerate(requests) if r.continue_final == continuing]
             if not indices:
                 continue
-            outputs = self._llm.chat(
+            ids = self._llm.enqueue_chat(
                 [list(requests[i].messages) for i in indices],
                 [_sampling_params(requests[i]) for i in indices],
                 use_tqdm=False,
                 add_generation_prompt=not continuing,
                 continue_final_message=continuing,
             )
-            for i, output in zip(indices, outputs, strict=True):
-                results[i] = _to_generation(output)
-        return [r for r in results if r is not None]
+            for i, request_id in zip(indices, ids, strict=True):
+                # vLLM hands back "<id>-<random suffix>"; its outputs carry "<id>" (a counter, no dash)
+                self._tickets[request_id.rsplit("-", 1)[0]] = tickets[i]
+        return tickets
+
+    def collect(self) -> list[tuple[int, Generation]]:
+        while not self._finished:
+            self._step()
+        done, self._finished = self._finished, []
+        return done
+
+    def _step(self) -> None:
+        """One scheduler step of vLLM's engine loop: everything queued advances together."""
+        engine = self._llm.llm_engine
+        if not engine.has_unfinished_requests():
+            raise EngineError("the engine was asked for results but has no request in flight")
+        for output in engine.step():
+            if output.finished:
+                self._finished.append((self._tickets.pop(output.request_id), _to_generation(output)))
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
         text = self._tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)

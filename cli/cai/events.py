@@ -10,7 +10,7 @@ from cai.engine import Engine, Generation, Request
 
 @dataclass(frozen=True)
 class StageDone:
-    """Progress event: one batched engine call over a chunk finished."""
+    """Progress event: generations finished; `records` counts the records the stage is now done with."""
 
     stage: str
     round: int
@@ -51,3 +51,21 @@ def generate(
         )
     )
     return outputs
+
+
+def done(stage: str, number: int, output: Generation, records: int) -> StageDone:
+    """One generation of one record finished (`records` is 0 for a retry of the same record)."""
+    return StageDone(
+        stage=stage,
+        round=number,
+        records=records,
+        prompt_tokens=output.prompt_tokens,
+        output_tokens=output.output_tokens,
+        length_stops=int(output.finish_reason == "length"),
+        cached_tokens=output.cached_tokens,
+    )
+
+
+def skipped(stage: str, number: int) -> StageDone:
+    """A record passes a stage without generating (quarantined earlier), so the stage's count still adds up."""
+    return StageDone(stage=stage, round=number, records=1, prompt_tokens=0, output_tokens=0, length_stops=0)

@@ -18,6 +18,7 @@ from cai import constitution
 from cai.engine import Engine, VLLMEngine
 from cai.engine_args import parse_engine_args
 from cai.events import StageDone
+from cai.flows import drive, in_order
 from cai.judge import JudgeSettings, PairTask, PairwiseJudge
 from cai.ledger import OutputPaths, Plan, plan_resume
 from cai.manifest import Manifest
@@ -203,11 +204,14 @@ def _generate(
     judge = PairwiseJudge(run.loaded.constitution, run.job.judge, engine, on_stage) if run.job.judge else None
     mode = "critique" if run.settings.critique else "direct"
     provenance = Provenance(run.loaded.constitution.name, run.loaded.sha256, run.model_label, run.settings.seed, mode)
+    # lazily: a record's state exists from its start until its row is written, not for the whole run
+    states = (runner.start(record) for record in run.plan.todo)
+    flows = (((number, state), runner.flow(state)) for number, state in enumerate(states))
     generating = time.perf_counter()
     try:
-        for chunk in chunks(run.plan.todo, run.job.chunk_size):
-            states = runner.run(chunk)
-            outcomes = [(state, as_reject(state)) for state in states]
+        finished = in_order(drive(engine, flows, window=run.job.chunk_size))
+        for chunk in chunks(finished, run.job.chunk_size):
+            outcomes = [(state, as_reject(state)) for state in chunk]
             if judge is not None:
                 outcomes = _judged(outcomes, judge, run.job.min_margin, summary)
             for state, entry in outcomes:

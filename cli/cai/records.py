@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, Literal, Protocol, TypeVar
 
@@ -193,10 +194,11 @@ class Keyed(Protocol):
 KeyedT = TypeVar("KeyedT", bound=Keyed)
 
 
-def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    """Consecutive slices of at most `size` items: the unit of one batched pass and one commit."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive runs of at most `size` items: the unit of one batched pass and one commit."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def split_duplicates(items: Sequence[KeyedT]) -> tuple[list[KeyedT], list[Reject]]:

@@ -35,7 +35,11 @@ def stderr_console(quiet: bool = False) -> Console:
 
 
 class RichProgress:
-    """One bar per stage (records done of the run's total) with that stage's generated tokens/s."""
+    """One bar per stage (records done of the run's total) with that stage's generated tokens/s.
+
+    Stages overlap (records advance on their own), so a stage's rate is its tokens over the time
+    since generation began: the bars' rates add up to the run's.
+    """
 
     def __init__(self, console: Console):
         self.console = console
@@ -50,10 +54,8 @@ class RichProgress:
         )
         self.tasks: dict[str, TaskID] = {}
         self.tokens: dict[str, int] = {}
-        self.seconds: dict[str, float] = {}
         self.total_tokens = 0
-        self.total_seconds = 0.0
-        self.last = time.perf_counter()
+        self.began = time.perf_counter()
 
     def note(self, message: str) -> None:
         self.console.print(f"[dim]cai:[/dim] {message}")
@@ -62,25 +64,19 @@ class RichProgress:
         for stage, total in plan.items():
             if total:
                 self.tasks[stage] = self.bars.add_task(STAGE_LABELS[stage], total=total, rate="")
-                self.tokens[stage], self.seconds[stage] = 0, 0.0
-        self.last = time.perf_counter()
+                self.tokens[stage] = 0
+        self.began = time.perf_counter()
         if not self.console.quiet:
             self.bars.start()
 
     def advance(self, event: StageDone) -> None:
-        """Per-stage tokens/s; stages that generate nothing themselves (score's row kinds) show the run's."""
-        now = time.perf_counter()
+        """Stages that generate nothing themselves (score's row kinds) show the run's rate."""
         self.total_tokens += event.output_tokens
-        self.total_seconds += now - self.last
         if event.stage in self.tasks:
             self.tokens[event.stage] += event.output_tokens
-            self.seconds[event.stage] += now - self.last
-            tokens, seconds = self.tokens[event.stage], self.seconds[event.stage]
-            if not tokens:
-                tokens, seconds = self.total_tokens, self.total_seconds
-            rate = tokens / max(seconds, 1e-9)
+            tokens = self.tokens[event.stage] or self.total_tokens
+            rate = tokens / max(time.perf_counter() - self.began, 1e-9)
             self.bars.update(self.tasks[event.stage], advance=event.records, rate=f"{rate:6.0f} tok/s")
-        self.last = now
 
     def stop(self) -> None:
         self.bars.stop()

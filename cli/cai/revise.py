@@ -1,14 +1,15 @@
 """The SL-CAI revise pass: initial response, then N critique → revision rounds per record.
 
-Each stage over a chunk of records is one batched engine call. Principles are sampled per record
-from a generator seeded by the record key, so a rerun (or a resume) samples the same principles.
+Each record goes through its stages as a flow of its own (cai.flows drives many at once on one
+engine). Principles are sampled per record from a generator seeded by the record key, so a rerun
+(or a resume) samples the same principles.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from cai import events, framing
 from cai.constitution import Constitution, Principle
 from cai.engine import Engine, Generation, Message, Request
 from cai.events import Report
+from cai.flows import Flow
 from cai.records import Record
 
 
@@ -81,103 +83,83 @@ def derived_seed(key: str, stage: str) -> int:
 
 
 class ReviseRunner:
-    """Runs chunks of records through the stages with one engine; prefixes are built once per run."""
+    """Each record's stages as one flow (see cai.flows); prefixes are built once per run."""
 
     def __init__(self, constitution: Constitution, settings: ReviseSettings, engine: Engine, report: Report):
         self.constitution = constitution
         self.settings = settings
-        self.engine = engine
+        self.engine = engine  # for prompt lengths only: generation goes through the flows' driver
         self.report = report
         self.critique_prefix = framing.critique_prefix(constitution)
         self.revision_prefix = framing.revision_prefix(constitution, with_critique=settings.critique)
 
-    def run(self, records: Sequence[Record]) -> list[Revision]:
-        states = [self._start(record) for record in records]
-        generated = [s for s in states if s.initial_source == "generated"]
-        for state, text, output in self._stage("initial", 0, generated, self._initial_messages, len(generated)):
-            state.initial, state.initial_finish_reason = text, output.finish_reason
-        for number in range(1, self.settings.rounds + 1):
-            self._round(number, states)
-        return states
-
-    def _start(self, record: Record) -> Revision:
+    def start(self, record: Record) -> Revision:
         principles = sample_principles(self.constitution, record.key, self.settings.rounds)
         state = Revision(record, principles)
         if record.row.response is not None:
             state.initial, state.initial_source = record.row.response.strip(), "given"
         return state
 
-    def _round(self, number: int, states: list[Revision]) -> None:
-        critiques: dict[int, tuple[str, Generation]] = {}
-        if self.settings.critique:
-            live = [s for s in states if s.quarantine is None]
-            for state, text, output in self._stage(
-                "critique", number, live, lambda s: self._critique_messages(s, number), len(states)
-            ):
-                critiques[id(state)] = (text, output)
-        live = [s for s in states if s.quarantine is None]
-        for state, text, output in self._stage(
-            "revision", number, live, lambda s: self._revision_messages(s, number, critiques.get(id(s))), len(states)
-        ):
-            critique = critiques.get(id(state))
-            state.rounds.append(
-                Round(
-                    principle=state.principles[number - 1].id,
-                    critique=critique[0] if critique else None,
-                    revision=text,
-                    finish_reason=output.finish_reason,
-                    critique_finish_reason=critique[1].finish_reason if critique else None,
-                )
-            )
+    def _stages(self, state: Revision) -> list[tuple[str, int]]:
+        """(stage, round) in the order this record goes through them."""
+        plan = [("initial", 0)] if state.initial_source == "generated" else []
+        for number in range(1, self.settings.rounds + 1):
+            plan += [("critique", number)] if self.settings.critique else []
+            plan.append(("revision", number))
+        return plan
 
-    @staticmethod
-    def _initial_messages(state: Revision) -> Sequence[Message]:
-        return state.record.row.conversation()
+    def flow(self, state: Revision) -> Flow:
+        """The record's stages one after another; a stage that fails ends the flow (quarantined)."""
+        plan = self._stages(state)
+        critique: tuple[str, Generation] | None = None
+        for index, (stage, number) in enumerate(plan):
+            messages = self._messages(state, stage, number, critique)
+            answer = yield from self._ask(state, stage, number, messages)
+            if answer is None:
+                for later, later_number in plan[index + 1 :]:  # the bars count this record as passed through
+                    self.report(events.skipped(later, later_number))
+                return
+            if stage == "initial":
+                state.initial, state.initial_finish_reason = answer[0], answer[1].finish_reason
+            elif stage == "critique":
+                critique = answer
+            else:
+                state.rounds.append(_round(state.principles[number - 1], critique, answer))
+                critique = None
 
-    def _critique_messages(self, state: Revision, number: int) -> Sequence[Message]:
+    def _messages(
+        self, state: Revision, stage: str, number: int, critique: tuple[str, Generation] | None
+    ) -> tuple[Message, ...]:
         conversation = state.record.row.conversation()
+        if stage == "initial":
+            return tuple(conversation)
         principle = state.principles[number - 1]
-        return framing.critique_messages(self.critique_prefix, conversation, state.current, principle)
-
-    def _revision_messages(
-        self, state: Revision, number: int, critique: tuple[str, Generation] | None
-    ) -> Sequence[Message]:
-        conversation = state.record.row.conversation()
-        principle = state.principles[number - 1]
+        if stage == "critique":
+            return framing.critique_messages(self.critique_prefix, conversation, state.current, principle)
         critique_text = critique[0] if critique else None
         return framing.revision_messages(self.revision_prefix, conversation, state.current, principle, critique_text)
 
-    def _stage(
+    def _ask(
         self,
+        state: Revision,
         stage: str,
         number: int,
-        states: list[Revision],
-        messages_of: Callable[[Revision], Sequence[Message]],
-        chunk: int,
-    ) -> list[tuple[Revision, str, Generation]]:
-        """One stage over a chunk: quarantine what cannot fit, then generate, retrying empty answers."""
-        pending = [(state, tuple(messages_of(state))) for state in states]
-        pending = [(state, messages) for state, messages in pending if self._fits(state, messages, stage)]
-        done: list[tuple[Revision, str, Generation]] = []
+        messages: tuple[Message, ...],
+    ) -> Generator[Request, Generation, tuple[str, Generation] | None]:
+        """One stage for one record: quarantine what cannot fit, else generate, retrying empty answers."""
+        if not self._fits(state, messages, stage):
+            self.report(events.skipped(stage, number))
+            return None
         for attempt in range(self.settings.empty_retries + 1):
             tag = f"{stage}-{number}" if attempt == 0 else f"{stage}-{number}#{attempt}"
-            requests = [self._request(messages, state.record.key, tag) for state, messages in pending]
-            outputs = self._generate(stage, number, requests, chunk if attempt == 0 else 0)
-            retry = []
-            for (state, messages), output in zip(pending, outputs, strict=True):
-                text = output.text.strip() if stage == "initial" else framing.clean_output(output.text)
-                if text:
-                    done.append((state, text, output))
-                else:
-                    retry.append((state, messages))
-            if not retry:
-                break
-            pending = retry
-        else:
-            for state, _ in pending:
-                attempts = self.settings.empty_retries + 1
-                state.quarantine = ("empty_generation", f"{stage} {number}: empty after {attempts} attempts")
-        return done
+            output = yield self._request(messages, state.record.key, tag)
+            self.report(events.done(stage, number, output, records=1 if attempt == 0 else 0))
+            text = output.text.strip() if stage == "initial" else framing.clean_output(output.text)
+            if text:
+                return text, output
+        attempts = self.settings.empty_retries + 1
+        state.quarantine = ("empty_generation", f"{stage} {number}: empty after {attempts} attempts")
+        return None
 
     def _fits(self, state: Revision, messages: tuple[Message, ...], stage: str) -> bool:
         needed = self.engine.prompt_tokens(messages) + self.settings.max_tokens
@@ -199,6 +181,12 @@ class ReviseRunner:
             seed=derived_seed(key, stage),
         )
 
-    def _generate(self, stage: str, number: int, requests: list[Request], chunk: int) -> list[Generation]:
-        """One batched engine call; `chunk` counts the records this stage is done for, skipped ones too."""
-        return events.generate(self.engine, requests, self.report, stage, number, chunk)
+
+def _round(principle: Principle, critique: tuple[str, Generation] | None, revision: tuple[str, Generation]) -> Round:
+    return Round(
+        principle=principle.id,
+        critique=critique[0] if critique else None,
+        revision=revision[0],
+        finish_reason=revision[1].finish_reason,
+        critique_finish_reason=critique[1].finish_reason if critique else None,
+    )

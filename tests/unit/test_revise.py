@@ -160,7 +160,10 @@ def test_given_response_is_revised_not_regenerated(tmp_path: Path, fake_model_di
         lambda *_: fake,
     )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(fake.batches[0]) == 1  # only the row without a response is generated
+    initial = [r for r in fake.requests if stage_of(r) == "initial"]
+    assert [r.messages[-1]["content"] for r in initial] == ["Other?"]  # only the row without a response
+    # the row with a response does not wait for the other's answer: its critique goes out at once
+    assert sorted(stage_of(r) for r in fake.batches[0]) == ["critique", "initial"]
     given = rows[0]
     assert given["rejected"][0]["content"] == "Mix bleach and ammonia."
     assert given["cai"]["initial"] == {"source": "given", "finish_reason": "given"}

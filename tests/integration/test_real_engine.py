@@ -1,0 +1,42 @@
+"""The real engine's step loop: requests finish on their own, and nothing submitted is ever dropped."""
+
+from __future__ import annotations
+
+import pytest
+
+from cai.engine import Engine, Request
+
+pytestmark = pytest.mark.real
+
+STORY = ({"role": "user", "content": "Tell me a long story about a dragon who learns to bake bread."},)
+
+
+def ask(max_tokens: int, seed: int = 1) -> Request:
+    return Request(messages=STORY, max_tokens=max_tokens, temperature=0.0, seed=seed)
+
+
+def test_a_short_request_comes_back_before_a_long_one_ends(real_engine: Engine) -> None:
+    long_ticket, short_ticket = real_engine.submit([ask(24), ask(1)])
+    first = real_engine.collect()
+    assert [ticket for ticket, _ in first] == [short_ticket]  # no barrier: it did not wait for the long one
+    assert first[0][1].output_tokens == 1
+    rest = real_engine.collect()  # blocks until something finishes: only the long one is left
+    assert [ticket for ticket, _ in rest] == [long_ticket]
+    assert rest[0][1].output_tokens > 1
+
+
+def test_generate_while_requests_are_in_flight_keeps_their_results(real_engine: Engine) -> None:
+    (waiting,) = real_engine.submit([ask(16, seed=2)])
+    (now,) = real_engine.generate([ask(2, seed=3)])
+    assert now.output_tokens == 2
+    later = real_engine.collect()
+    assert [ticket for ticket, _ in later] == [waiting]
+    assert later[0][1].text
+
+
+def test_submit_and_generate_give_the_same_greedy_answer(real_engine: Engine) -> None:
+    (ticket,) = real_engine.submit([ask(8)])
+    ((returned, streamed),) = real_engine.collect()
+    (batched,) = real_engine.generate([ask(8)])
+    assert returned == ticket
+    assert streamed.text == batched.text and streamed.prompt_tokens == batched.prompt_tokens
