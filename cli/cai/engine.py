@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from cai.engine_args import coerce_engine_args
 from cai.errors import EngineError
+from cai.heap import HeapTrimmer
 
 Message = dict[str, str]
 
@@ -116,6 +117,7 @@ class VLLMEngine:
     _tickets: dict[str, int] = field(default_factory=dict)  # vLLM request id -> ticket
     _finished: list[tuple[int, Generation]] = field(default_factory=list)
     _next_ticket: int = 0
+    _heap: HeapTrimmer | None = None
 
     def __post_init__(self) -> None:
         self.model_name = self.model_name or self.model
@@ -138,6 +140,7 @@ class VLLMEngine:
         self.load_seconds = time.perf_counter() - started
         self.max_model_len = int(self._llm.llm_engine.model_config.max_model_len)
         self._tokenizer = self._llm.get_tokenizer()
+        self._heap = HeapTrimmer()
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         """Submit and step until these requests are done; others finishing meanwhile wait for `collect`."""
@@ -182,6 +185,8 @@ class VLLMEngine:
         for output in engine.step():
             if output.finished:
                 self._finished.append((self._tickets.pop(output.request_id), _to_generation(output)))
+        if self._heap is not None:
+            self._heap.check()
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
         text = self._tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
