@@ -4,7 +4,9 @@
     .venv/bin/python bench/levers.py --only baseline kv-1g   # reruns these, keeps the others
 
 Every run is bench/throughput.py's cai phase (a process of its own, the model loaded afresh), so
-the numbers compare with that script's. BENCHMARKS.md records which levers were kept and why.
+the numbers compare with that script's. Runs accumulate per lever in the results file: rerunning a
+lever shows the run-to-run spread, which decides whether a difference is real. BENCHMARKS.md records
+which levers were kept and why.
 """
 
 from __future__ import annotations
@@ -55,10 +57,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             args.workdir = folder
             result = run_phase("cai", args, **LEVERS[name])
-        results[name] = {"settings": LEVERS[name], **result}
+        entry = results.setdefault(name, {"settings": LEVERS[name], "runs": []})
+        entry["runs"].append(result)  # reruns add up: their spread is the measurement noise
+        rates = [run["tokens_per_second"] for run in entry["runs"]]
+        entry["mean_tokens_per_second"] = round(sum(rates) / len(rates), 1)
         print(
             f"{name:<20} {result['tokens_per_second']:>7} {result['generate_seconds']:>7} "
-            f"{result['wall_seconds']:>7} {result['prefix_cache_rate']:>6.1%} {result['peak_rss_mib']:>8}",
+            f"{result['wall_seconds']:>7} {result['prefix_cache_rate']:>6.1%} {result['peak_rss_mib']:>8}"
+            f"   (runs so far: {', '.join(map(str, rates))})",
             flush=True,
         )
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
