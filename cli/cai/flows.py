@@ -19,6 +19,8 @@ Flow = Generator[Request, Generation, None]
 
 def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Iterator[T]:
     """Run every flow to its end; yield each flow's item once it has ended, in the order they end."""
+    if window < 1:
+        raise ValueError(f"window must be at least 1, not {window}")
     source = iter(flows)
     in_flight: dict[int, tuple[T, Flow]] = {}
     outgoing: list[tuple[T, Flow, Request]] = []

@@ -6,6 +6,8 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from cai.engine import Generation, Request
 from cai.flows import Flow, drive, in_order
 from cai.pipeline import ReviseJob, run_revise
@@ -108,3 +110,8 @@ def test_progress_counts_every_record_once_per_stage_even_when_quarantined(
     done = {stage: sum(e.records for e in progress.events if e.stage == stage) for stage in progress.plan}
     assert done == progress.plan == {"initial": 5, "critique": 10, "revision": 10}
     assert sum(e.output_tokens for e in progress.events) == summary.output_tokens > 0
+
+
+def test_a_window_below_one_is_refused_rather_than_idling_forever() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        list(drive(ScriptedEngine(), [(0, steps("0", 1, []))], window=0))
