@@ -26,9 +26,12 @@ def resident_bytes() -> int | None:
         return None
 
 
+SLACK_BYTES = 128 * 2**20  # bench/memory.py varies this to compare policies
+
+
 class HeapTrimmer:
-    def __init__(self, slack: int = 128 * 2**20):
-        self.slack = slack
+    def __init__(self, slack: int | None = None):
+        self.slack = SLACK_BYTES if slack is None else slack
         self.trims = 0
         self._trim = _malloc_trim()
         self.floor = resident_bytes() or 0
