@@ -25,26 +25,22 @@ def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Itera
     in_flight: dict[int, tuple[T, Flow]] = {}
     outgoing: list[tuple[T, Flow, Request]] = []
     ended: list[T] = []
-    running = 0
 
     def advance(item: T, flow: Flow, reply: Generation | None) -> None:
-        nonlocal running
         try:
             request = flow.send(reply)  # type: ignore[arg-type]  # None starts a fresh generator
         except StopIteration:
             ended.append(item)
-            running -= 1
             return
         outgoing.append((item, flow, request))
 
     exhausted = False
     while True:
-        while running < window and not exhausted:
+        while len(in_flight) + len(outgoing) < window and not exhausted:  # the flows still running
             started = next(source, None)
             if started is None:
                 exhausted = True
             else:
-                running += 1
                 advance(*started, None)
         if outgoing:  # one submit per round of replies: a batch-only engine sees whole waves
             tickets = engine.submit([request for _, _, request in outgoing])
@@ -52,8 +48,8 @@ def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Itera
             outgoing.clear()
         yield from ended
         ended.clear()
-        if not in_flight:
-            if exhausted and running == 0:
+        if not in_flight:  # nothing running: every flow so far has ended
+            if exhausted:
                 return
             continue
         for ticket, generation in engine.collect():
