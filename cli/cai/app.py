@@ -20,7 +20,7 @@ from cai.interrupts import graceful_interrupts
 from cai.judge import JudgeSettings
 from cai.pipeline import EngineFactory, ReviseJob, build_engine, run_revise
 from cai.records import InputFormat
-from cai.report import RichProgress, score_table, stderr_console, summary_table, write_stats
+from cai.console import RichProgress, score_table, stderr_console, summary_table, write_stats
 from cai.scoring import ScoreJob, ScoreSummary, run_score
 
 app = typer.Typer(

@@ -11,7 +11,7 @@ from typing import TypeVar
 import typer
 
 from cai.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, CaiError
-from cai.report import stderr_console
+from cai.console import stderr_console
 
 T = TypeVar("T")
 
