@@ -5,9 +5,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.cai-setup
 
-.PHONY: setup demo test lint lock clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup system demo test lint lock clean
 
 setup: $(STAMP)
+
+# Debian packages only the tests need (`make demo` skips them): Chromium renders `cai report`'s page, tmux runs `cai review label`.
+system:
+	@command -v chromium >/dev/null && command -v tmux >/dev/null || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium tmux; }
 
 $(STAMP): requirements/lock-cpu.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +31,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: system lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest
 
 # Regenerate the lock from a venv where `pip install -e '.[cpu,dev]'` ran, after removing the CUDA
