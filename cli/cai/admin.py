@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cai import constitution, model
-from cai.guard import guarded
 from cai.console import stderr_console
+from cai.guard import guarded
 
 constitution_app = typer.Typer(help="List, show and validate constitutions.", no_args_is_help=True)
 model_app = typer.Typer(help="The embedded default model (SmolLM2-135M-Instruct).", no_args_is_help=True)

@@ -15,12 +15,12 @@ from rich.table import Table
 
 from cai import __version__
 from cai.admin import constitution_app, model_app
+from cai.console import RichProgress, score_table, stderr_console, summary_table, write_stats
 from cai.guard import guarded
 from cai.interrupts import graceful_interrupts
 from cai.judge import JudgeSettings
 from cai.pipeline import EngineFactory, ReviseJob, build_engine, run_revise
 from cai.records import InputFormat
-from cai.console import RichProgress, score_table, stderr_console, summary_table, write_stats
 from cai.scoring import ScoreJob, ScoreSummary, run_score
 
 app = typer.Typer(

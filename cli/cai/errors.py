@@ -5,6 +5,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_INPUT = 2
+EXIT_GATE = 3  # a quality gate failed: the tool worked, the data did not pass (review, report, eval)
 EXIT_INTERRUPTED = 130
 
 
@@ -24,3 +25,9 @@ class EngineError(CaiError):
     """The engine could not be built or failed while generating."""
 
     exit_code = EXIT_RUNTIME
+
+
+class GateFailed(CaiError):
+    """The data failed a quality gate the user set (--min-agreement, --max NAME=VALUE, ...)."""
+
+    exit_code = EXIT_GATE
