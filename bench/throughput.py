@@ -66,6 +66,7 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
 
         def __init__(self, engine: Engine):
             self.engine, self.model_name, self.max_model_len = engine, engine.model_name, engine.max_model_len
+            self.dtype, self.dtype_reason = engine.dtype, engine.dtype_reason
             self.submitted: dict[int, Request] = {}
 
         def generate(self, requests: Sequence[Request]) -> list[Generation]:
@@ -156,7 +157,7 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
 def _llm(engine_args: list[str]) -> Any:
     """A raw vllm.LLM with exactly the settings cai's engine uses."""
     from cai import model
-    from cai.engine import CPU_DEFAULTS
+    from cai.engine import engine_defaults
     from cai.engine_args import coerce_engine_args, parse_engine_args
 
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
@@ -167,7 +168,7 @@ def _llm(engine_args: list[str]) -> Any:
 
     fields = {f.name: f.type for f in dataclasses.fields(vllm.EngineArgs)}
     overrides = coerce_engine_args(parse_engine_args(engine_args), fields)
-    return vllm.LLM(model=str(model.locate().folder), **{**CPU_DEFAULTS, **overrides})
+    return vllm.LLM(model=str(model.locate().folder), **{**engine_defaults(on_cpu=True)[0], **overrides})
 
 
 def _replay(llm: Any, requests: list[dict[str, Any]]) -> int:

@@ -33,6 +33,12 @@ class RecordingProgress:
         self.events.append(event)
 
 
+@pytest.fixture(autouse=True)
+def outside_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in its own folder: a default path (./cai-revise.rejects.jsonl) never lands in the repo."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def progress() -> RecordingProgress:
     return RecordingProgress()
@@ -71,6 +77,7 @@ class Borrowed:
         self.engine = engine
         self.model_name = engine.model_name
         self.max_model_len = engine.max_model_len
+        self.dtype, self.dtype_reason = engine.dtype, engine.dtype_reason
         self.closed = False
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:

@@ -60,6 +60,8 @@ class ScriptedEngine:
     option_logprob: OptionScorer = prefers_good
     model_name: str = "fake"
     max_model_len: int = 100_000
+    dtype: str = "float32"
+    dtype_reason: str = "a scripted engine"
     batches: list[list[Request]] = field(default_factory=list)
     closed: bool = False
     queued: list[tuple[int, Request]] = field(default_factory=list)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cai import constitution, model
+from cai import constitution, cpu, model
 from cai.console import stderr_console
 from cai.guard import guarded
 
@@ -72,8 +72,12 @@ def model_prepare() -> None:
 
 @model_app.command("info")
 def model_info() -> None:
-    """Where the embedded model comes from, where it is cached, and what it is."""
+    """Where the embedded model comes from, where it is cached, what it is, and the dtype it runs in here."""
     facts = guarded(model.info)
+    machine = cpu.read_cpu()
+    dtype, why = cpu.default_dtype(machine)
+    facts["cpu"] = machine.describe()
+    facts["cpu dtype"] = f"{dtype}: {why} (override: -E dtype=...)"
     width = max(len(key) for key in facts)
     for key, value in facts.items():
         typer.echo(f"{key:<{width}}  {value}")

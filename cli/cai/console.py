@@ -110,6 +110,7 @@ def summary_table(summary: Summary) -> Table:
     table.add_row("tokens", _tokens(summary))
     table.add_row("cut at max_tokens", f"{summary.length_stops} generations")
     table.add_row("speed", f"{rate:.0f} generated tok/s")
+    _engine_row(table, summary)
     table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
     return table
 
@@ -131,8 +132,14 @@ def score_table(summary: ScoreSummary) -> Table:
     agreement = figures["agreement_with_labels"]
     table.add_row("agrees with labels", f"{_rate(agreement)} of {figures['labelled_rows']} labelled rows")
     table.add_row("tokens", _tokens(summary))
+    _engine_row(table, summary)
     table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
     return table
+
+
+def _engine_row(table: Table, summary: Tally) -> None:
+    if summary.dtype:  # a resume with nothing to do loads no engine
+        table.add_row("dtype", f"{summary.dtype}: {summary.dtype_reason}")
 
 
 def _tokens(summary: Tally) -> str:

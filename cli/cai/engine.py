@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from cai.cpu import default_dtype, read_cpu
 from cai.engine_args import coerce_engine_args
 from cai.errors import EngineError
 from cai.heap import HeapTrimmer
@@ -60,6 +61,8 @@ class Generation:
 class Engine(Protocol):
     model_name: str
     max_model_len: int
+    dtype: str  # the dtype the weights run in, and why: shown in the summary and the manifest
+    dtype_reason: str
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         """Continue every conversation; outputs come back in request order."""
@@ -84,9 +87,9 @@ class Engine(Protocol):
 
 # Settings measured on a 2-core, GPU-less machine (see docs/engine.md): in-process, eager,
 # an explicit KV cache (vLLM's memory check otherwise fails), and no chunked prefill because
-# per-request seeds crash it once a step holds more than ~4k tokens.
+# per-request seeds crash it once a step holds more than ~4k tokens. The dtype follows the CPU
+# (cai.cpu): bf16 where the processor does bf16 arithmetic, float32 elsewhere.
 CPU_DEFAULTS: dict[str, Any] = {
-    "dtype": "bfloat16",
     "max_model_len": 4096,
     "enforce_eager": True,
     "enable_prefix_caching": True,
@@ -95,6 +98,15 @@ CPU_DEFAULTS: dict[str, Any] = {
     "use_tqdm_on_load": False,
 }
 GPU_DEFAULTS: dict[str, Any] = {"max_model_len": 4096, "enable_prefix_caching": True, "use_tqdm_on_load": False}
+
+
+def engine_defaults(on_cpu: bool) -> tuple[dict[str, Any], str]:
+    """The engine settings cai starts from on this machine, and why the dtype is what it is."""
+    if not on_cpu:
+        return dict(GPU_DEFAULTS), "vLLM's default for the model on this GPU (dtype=auto)"
+    dtype, why = default_dtype(read_cpu())
+    return {**CPU_DEFAULTS, "dtype": dtype}, why
+
 
 MISSING_VLLM = (
     "vLLM is not installed in this environment. Install the extra for your hardware: "
@@ -112,6 +124,8 @@ class VLLMEngine:
     model_name: str = ""
     load_seconds: float = 0.0
     max_model_len: int = 0
+    dtype: str = ""
+    dtype_reason: str = ""
     _llm: Any = None
     _tokenizer: Any = None
     _tickets: dict[str, int] = field(default_factory=dict)  # vLLM request id -> ticket
@@ -129,7 +143,10 @@ class VLLMEngine:
         vllm = _import_vllm()
         fields = {f.name: f.type for f in dataclasses.fields(vllm.EngineArgs)}
         overrides = coerce_engine_args(self.engine_args, fields)
-        settings = {**(CPU_DEFAULTS if _on_cpu() else GPU_DEFAULTS), **overrides}
+        defaults, self.dtype_reason = engine_defaults(_on_cpu())
+        settings = {**defaults, **overrides}
+        if "dtype" in overrides:
+            self.dtype_reason = f"set with --engine-arg dtype={self.engine_args['dtype']}"
         started = time.perf_counter()
         try:
             with warnings.catch_warnings():
@@ -138,7 +155,9 @@ class VLLMEngine:
         except Exception as exc:  # vLLM raises many kinds; the user needs one clear line
             raise EngineError(_explain_start_failure(exc, self.model_name)) from exc
         self.load_seconds = time.perf_counter() - started
-        self.max_model_len = int(self._llm.llm_engine.model_config.max_model_len)
+        config = self._llm.llm_engine.model_config
+        self.max_model_len = int(config.max_model_len)
+        self.dtype = str(config.dtype).removeprefix("torch.")
         self._tokenizer = self._llm.get_tokenizer()
         self._heap = HeapTrimmer()
 

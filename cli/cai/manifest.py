@@ -12,6 +12,7 @@ from typing import Any
 
 from cai import __version__
 from cai.constitution import LoadedConstitution
+from cai.cpu import read_cpu
 from cai.ledger import Holdings, OutputPaths, file_sha256, write_manifest
 from cai.output import JsonlWriter
 from cai.tally import Tally
@@ -75,6 +76,7 @@ class Manifest:
                     "model": self.model_label,
                     "python": platform.python_version(),
                 },
+                "engine": {"dtype": summary.dtype, "dtype_reason": summary.dtype_reason, "cpu": read_cpu().describe()},
                 "counts": {
                     "rows": len(self.holdings.pair_keys) + summary.rows_out,
                     "rejects": len(self.holdings.reject_keys) + written_rejects,

@@ -111,7 +111,7 @@ def info() -> dict[str, str]:
         config = json.loads((model.folder / "config.json").read_text())
         facts["size"] = f"{size / 2**20:.0f} MiB"
         facts["architecture"] = ", ".join(config.get("architectures", []))
-        facts["dtype"] = str(config.get("dtype") or config.get("torch_dtype"))
+        facts["stored dtype"] = str(config.get("dtype") or config.get("torch_dtype"))
         facts["context"] = str(config.get("max_position_embeddings"))
     return facts
 

@@ -175,7 +175,7 @@ def execute(run: Prepared, progress: Progress, engine_factory: EngineFactory, su
         rejects.commit()
         if run.plan.todo:
             with loaded_engine(engine_factory, run.model_path, run.engine_args, run.model_label, progress) as engine:
-                summary.load_seconds = time.perf_counter() - started
+                summary.engine_loaded(engine, time.perf_counter() - started)
                 _generate(run, engine, progress, summary, pairs, rejects)
 
 

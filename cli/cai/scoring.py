@@ -123,7 +123,7 @@ def run_score(job: ScoreJob, progress: Progress, engine_factory: EngineFactory =
         writer.commit()
         if plan.todo:
             with loaded_engine(engine_factory, model_path, engine_args, model_label, progress) as engine:
-                summary.load_seconds = time.perf_counter() - started
+                summary.engine_loaded(engine, time.perf_counter() - started)
                 _score_all(job, loaded.constitution, engine, plan.todo, writer, progress, summary)
     summary.wall_seconds = time.perf_counter() - started
     return summary

@@ -13,6 +13,7 @@ from cai.events import StageDone
 from cai.records import Reject
 
 if TYPE_CHECKING:
+    from cai.engine import Engine
     from cai.judge import PairVerdict
 
 
@@ -30,6 +31,8 @@ class Tally:
     position_consistent: int = 0
     abs_margin_total: float = 0.0
     load_seconds: float = 0.0
+    dtype: str = ""  # what the engine ran in, and why (the CPU's bf16 support, or -E dtype=...)
+    dtype_reason: str = ""
     wall_seconds: float = 0.0
     output: str = "<stdout>"
     rejects: str = ""
@@ -41,6 +44,10 @@ class Tally:
     @property
     def rejected(self) -> int:
         return sum(self.dropped.values()) + sum(self.quarantined.values())
+
+    def engine_loaded(self, engine: Engine, load_seconds: float) -> None:
+        self.load_seconds = load_seconds
+        self.dtype, self.dtype_reason = engine.dtype, engine.dtype_reason
 
     def count(self, entry: Reject) -> None:
         (self.dropped if entry.kind == "dropped" else self.quarantined)[entry.reason] += 1

@@ -26,8 +26,8 @@ PROMPTS = [f"prompt number {i}" for i in range(30)]
 def start(args: list[str], delay: float = 0.03) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.integration.fake_cai", "revise", *args, "-q"],
-        cwd=ROOT,
-        env={**os.environ, "CAI_FAKE_DELAY": str(delay)},
+        cwd=Path.cwd(),  # the test's own folder (conftest), never the checkout
+        env={**os.environ, "CAI_FAKE_DELAY": str(delay), "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -40,3 +40,11 @@ def test_submit_and_generate_give_the_same_greedy_answer(real_engine: Engine) ->
     (batched,) = real_engine.generate([ask(8)])
     assert returned == ticket
     assert streamed.text == batched.text and streamed.prompt_tokens == batched.prompt_tokens
+
+
+def test_the_engine_runs_in_the_dtype_this_cpu_computes_fastest(real_engine: Engine) -> None:
+    from cai.cpu import default_dtype, read_cpu
+
+    expected, why = default_dtype(read_cpu())
+    assert real_engine.dtype == expected  # what vLLM actually loaded, not what cai asked for
+    assert real_engine.dtype_reason == why

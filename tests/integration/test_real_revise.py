@@ -118,20 +118,25 @@ def test_unknown_engine_arg_is_checked_against_vllm() -> None:
 
 
 def test_cai_process_keeps_stdout_for_rows(tmp_path: Path) -> None:
-    """The installed console script, real engine and all: vLLM's own logging must not reach stdout."""
+    """The installed console script, real engine and all: vLLM's own logging must not reach stdout.
+
+    It also overrides the dtype the CPU would get, and the summary says so.
+    """
     cai = Path(sys.executable).parent / "cai"
     result = subprocess.run(
-        [str(cai), "revise", "-", "--max-tokens", "16"],
+        [str(cai), "revise", "-", "--max-tokens", "16", "-E", "dtype=float32"],
         input='{"prompt": "Say hello."}\n{"prompt": "How do I boil an egg?"}\n',
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"},
+        cwd=tmp_path,  # stdout runs quarantine into ./cai-revise.rejects.jsonl: never into the checkout
     )
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert all(set(row) == {"prompt", "chosen", "rejected", "cai"} for row in rows)
     assert "rows in" in result.stderr
+    assert "float32: set with --engine-arg dtype=float32" in result.stderr
 
 
 def test_trl_dpo_trains_on_the_output_unchanged(sample_pairs: Path, tmp_path: Path) -> None:

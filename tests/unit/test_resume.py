@@ -58,6 +58,8 @@ def test_manifest_records_the_run(tmp_path: Path, fake_model_dir: Path) -> None:
     assert manifest["counts"] == {"rows": len(PROMPTS), "rejects": 0}
     assert manifest["output_sha256"] == hashlib.sha256((tmp_path / "out.jsonl").read_bytes()).hexdigest()
     assert manifest["versions"]["cai"] and manifest["versions"]["model"] == str(fake_model_dir)
+    assert manifest["engine"]["dtype"] == "float32" and manifest["engine"]["dtype_reason"] == "a scripted engine"
+    assert manifest["engine"]["cpu"]  # the processor behind the run's speed
 
 
 def test_a_crash_mid_run_resumes_without_loss_or_duplicates(tmp_path: Path, fake_model_dir: Path) -> None:
