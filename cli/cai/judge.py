@@ -1,19 +1,19 @@
 """The RL-CAI pairwise labeler: which of two responses better follows a principle, as a probability.
 
-The label is read from log-probabilities, never from sampled text: each option letter is scored
-as a continuation of "The better response is (" and the two are normalised against each other.
-Summing the log-probs of every token after the shared prefix makes this independent of how the
-tokenizer splits "(A" or " A". Both orders are asked and averaged, so position bias cancels, and
-K sampled principles are averaged (an ensemble). With chain of thought the model reasons first,
-then the option is scored after its reasoning; those probabilities are clamped (default 0.4–0.6)
-because chain-of-thought labels are over-confident.
+The label is read from log-probabilities, never from sampled text: one token is generated after
+"The better response is (" and the top-k log-probs of the letters A and B are normalised against each
+other (cai.option_scores; scoring both continuations is the fallback when a letter is not in the top k).
+Both orders are asked and averaged, so position bias cancels, and K sampled principles are averaged
+(an ensemble). With chain of thought the model reasons first, then the option is read after its
+reasoning; those probabilities are clamped (default 0.4–0.6) because chain-of-thought labels are
+over-confident. Each pair is a flow (cai.flows): its requests go one after another, so the second
+principle onwards reads the conversation and both options from the prefix cache.
 """
 
 from __future__ import annotations
 
-import math
 import random
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
@@ -21,9 +21,16 @@ from typing import Any
 from cai import events
 from cai.constitution import Constitution, Principle
 from cai.engine import Engine, Generation, Message, Request
-from cai.errors import EngineError
 from cai.events import Report
+from cai.flows import drive
 from cai.framing import ROLE_LABELS
+from cai.option_scores import (
+    CONTINUATION,
+    NEXT_TOKEN,
+    TOP_LOGPROBS,
+    continuation_probability,
+    next_token_probability,
+)
 from cai.revise import derived_seed
 
 JUDGE_SYSTEM = "You are a careful judge of AI assistant responses. You compare two responses against one principle."
@@ -57,6 +64,7 @@ class PrincipleVerdict:
     p_a_first: float  # P(a is better) when a is shown as (A)
     p_a_second: float  # P(a is better) when a is shown as (B)
     reasoning: tuple[str, str] | None = None
+    methods: tuple[str, str] = (NEXT_TOKEN, NEXT_TOKEN)  # how each order's P was read (cai.option_scores)
 
     @property
     def p_a(self) -> float:
@@ -108,6 +116,7 @@ def _principle_dict(verdict: PrincipleVerdict) -> dict[str, Any]:
         "p_a": round(verdict.p_a, 6),
         "a_first": round(verdict.p_a_first, 6),
         "a_second": round(verdict.p_a_second, 6),
+        "method": {"a_first": verdict.methods[0], "a_second": verdict.methods[1]},
     }
     if verdict.reasoning is not None:
         row["reasoning"] = list(verdict.reasoning)
@@ -133,123 +142,115 @@ def question(conversation: Sequence[Message], principle: Principle, first: str, 
         if cot
         else "Answer with the letter of the better option."
     )
+    # what K principles share comes first (conversation, both options), so their prefill is cached once
     return (
         "Consider the following conversation between a human and an assistant:\n"
-        f"{turns}\n\n{principle.comparison}\nOptions:\n(A) {first}\n(B) {second}\n{ask}"
+        f"{turns}\n\nOptions:\n(A) {first}\n(B) {second}\n\n{principle.comparison}\n{ask}"
     )
 
 
-def option_probability(option_a: Generation, option_b: Generation) -> float:
-    """P(A) from two scored continuations that differ only in the option tokens at the end."""
-    shared = _shared_prefix(option_a.prompt_token_ids, option_b.prompt_token_ids)
-    log_a, log_b = _tail_logprob(option_a, shared), _tail_logprob(option_b, shared)
-    return 1 / (1 + math.exp(log_b - log_a))
+def judge_messages(text: str) -> tuple[Message, ...]:
+    return ({"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": text})
 
 
-def _shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    shared = 0
-    for left, right in zip(a, b, strict=False):
-        if left != right:
-            break
-        shared += 1
-    return shared
+def option_request(
+    messages: tuple[Message, ...], answer: str, logprobs: int | None = None, prompt_logprobs: bool = False
+) -> Request:
+    """The judge's answer so far, continued by one token: read for its top-k, or scored as a whole."""
+    return Request(
+        messages=(*messages, {"role": "assistant", "content": answer}),
+        max_tokens=1,
+        temperature=0.0,
+        logprobs=logprobs,
+        continue_final=True,
+        prompt_logprobs=prompt_logprobs,
+    )
 
 
-def _tail_logprob(generation: Generation, start: int) -> float:
-    values = (generation.prompt_logprobs or ())[start:]
-    if not values or any(v is None for v in values):
-        raise EngineError("the engine returned no prompt log-probs for the option tokens")
-    return sum(v for v in values if v is not None)
+@dataclass(frozen=True)
+class _Answer:
+    """One principle in one order: P(the option shown as (A) is better), and how it was read."""
 
-
-@dataclass
-class _Question:
-    task_index: int
-    principle: Principle
-    a_first: bool
-    messages: tuple[Message, ...]
+    p_first_option: float
+    method: str
     reasoning: str = ""
-    p_first_option: float = 0.5
+
+
+Asking = Generator[Request, Generation, _Answer]
 
 
 class PairwiseJudge:
-    """Labels pairs in batches: one engine call for reasoning (with --cot), one for the option scores."""
+    """Labels pairs: each pair is a flow of requests (cai.flows), reported to `report` as stage "judge"."""
 
     def __init__(self, constitution: Constitution, settings: JudgeSettings, engine: Engine, report: Report):
         self.constitution = constitution
         self.settings = settings
-        self.engine = engine
+        self.engine = engine  # for prompt lengths, and for `judge`; flows are driven by the caller
         self.report = report
 
     def fits(self, task: PairTask) -> bool:
         """Whether every question for this pair fits the model's context."""
         longest = max(self.constitution.principles, key=lambda p: len(p.comparison))
         text = question(task.conversation, longest, task.a, task.b, self.settings.cot)
-        needed = self.engine.prompt_tokens(self._messages(text)) + self.settings.cot_max_tokens + 16
+        needed = self.engine.prompt_tokens(judge_messages(text)) + self.settings.cot_max_tokens + 16
         return needed <= self.engine.max_model_len
 
-    def judge(self, tasks: Sequence[PairTask]) -> list[PairVerdict]:
-        questions = [q for index, task in enumerate(tasks) for q in self._questions(index, task)]
+    def judge(self, tasks: Sequence[PairTask], window: int = 64) -> list[PairVerdict]:
+        """Every pair's flow on this judge's engine; verdicts in task order."""
+        verdicts: dict[int, PairVerdict] = {}
+
+        def run(number: int, task: PairTask) -> Generator[Request, Generation, None]:
+            verdicts[number] = yield from self.flow(task)
+
+        flows = ((number, run(number, task)) for number, task in enumerate(tasks))
+        for _ in drive(self.engine, flows, window=window):
+            pass
+        return [verdicts[number] for number in range(len(tasks))]
+
+    def flow(self, task: PairTask) -> Generator[Request, Generation, PairVerdict]:
+        """Order by order, principle by principle: each order's K questions share everything but the last lines."""
+        principles = sample_comparisons(self.constitution, task.key, self.settings.principles)
+        answers: dict[tuple[str, bool], _Answer] = {}
+        for a_first in (True, False):
+            first, second = (task.a, task.b) if a_first else (task.b, task.a)
+            for principle in principles:
+                messages = judge_messages(question(task.conversation, principle, first, second, self.settings.cot))
+                answers[principle.id, a_first] = yield from self._ask(task.key, principle, a_first, messages)
+        verdicts = tuple(self._verdict(p, answers[p.id, True], answers[p.id, False]) for p in principles)
+        return PairVerdict(verdicts, cot=self.settings.cot)
+
+    def _ask(self, key: str, principle: Principle, a_first: bool, messages: tuple[Message, ...]) -> Asking:
+        reasoning = ""
         if self.settings.cot:
-            self._reason(questions, tasks)
-        self._score(questions)
-        return [self._verdict(index, questions) for index in range(len(tasks))]
+            seed = derived_seed(key, f"judge-cot-{principle.id}-{a_first}")
+            thought = yield Request(messages, self.settings.cot_max_tokens, self.settings.temperature, seed=seed)
+            self.report(events.done("judge", 0, thought, records=0))
+            reasoning = thought.text.strip()
+        prefix = (reasoning + COT_ANSWER_PREFIX) if self.settings.cot else ANSWER_PREFIX
+        answer = yield option_request(messages, prefix, logprobs=TOP_LOGPROBS)
+        self.report(events.scored("judge", answer))
+        probability = next_token_probability(answer, OPTIONS)
+        if probability is not None:
+            return _Answer(probability, NEXT_TOKEN, reasoning)
+        scored = []
+        for option in OPTIONS:  # a letter missing from the top k: score both continuations instead
+            scored.append((yield option_request(messages, prefix + option, prompt_logprobs=True)))
+            self.report(events.scored("judge", scored[-1]))
+        return _Answer(continuation_probability(*scored), CONTINUATION, reasoning)
 
-    def _questions(self, index: int, task: PairTask) -> list[_Question]:
-        found = []
-        for principle in sample_comparisons(self.constitution, task.key, self.settings.principles):
-            for a_first in (True, False):
-                first, second = (task.a, task.b) if a_first else (task.b, task.a)
-                text = question(task.conversation, principle, first, second, self.settings.cot)
-                found.append(_Question(index, principle, a_first, self._messages(text)))
-        return found
-
-    @staticmethod
-    def _messages(text: str) -> tuple[Message, ...]:
-        return ({"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": text})
-
-    def _reason(self, questions: list[_Question], tasks: Sequence[PairTask]) -> None:
-        requests = [
-            Request(
-                messages=q.messages,
-                max_tokens=self.settings.cot_max_tokens,
-                temperature=self.settings.temperature,
-                seed=derived_seed(tasks[q.task_index].key, f"judge-cot-{q.principle.id}-{q.a_first}"),
-            )
-            for q in questions
-        ]
-        for q, output in zip(questions, self._generate("judge reasoning", requests, 0), strict=True):
-            q.reasoning = output.text.strip()
-
-    def _score(self, questions: list[_Question]) -> None:
-        requests = []
-        for q in questions:
-            prefix = (q.reasoning + COT_ANSWER_PREFIX) if self.settings.cot else ANSWER_PREFIX
-            for option in OPTIONS:
-                messages = (*q.messages, {"role": "assistant", "content": prefix + option})
-                requests.append(
-                    Request(messages=messages, max_tokens=1, temperature=0.0, continue_final=True, prompt_logprobs=True)
-                )
-        pairs = len({q.task_index for q in questions})
-        outputs = self._generate("judge", requests, pairs, scoring=True)
-        for number, q in enumerate(questions):
-            q.p_first_option = option_probability(outputs[2 * number], outputs[2 * number + 1])
-
-    def _verdict(self, index: int, questions: list[_Question]) -> PairVerdict:
-        mine = [q for q in questions if q.task_index == index]
-        verdicts = []
-        for first, second in zip(mine[0::2], mine[1::2], strict=True):  # (a shown first, a shown second)
-            p_first = self._clamp(first.p_first_option)
-            p_second = self._clamp(1 - second.p_first_option)
-            reasoning = (first.reasoning, second.reasoning) if self.settings.cot else None
-            verdicts.append(PrincipleVerdict(first.principle.id, p_first, p_second, reasoning))
-        return PairVerdict(tuple(verdicts), cot=self.settings.cot)
+    def _verdict(self, principle: Principle, first: _Answer, second: _Answer) -> PrincipleVerdict:
+        """`first` asked with a as (A), `second` with a as (B)."""
+        reasoning = (first.reasoning, second.reasoning) if self.settings.cot else None
+        return PrincipleVerdict(
+            principle.id,
+            self._clamp(first.p_first_option),
+            self._clamp(1 - second.p_first_option),
+            reasoning,
+            (first.method, second.method),
+        )
 
     def _clamp(self, probability: float) -> float:
         if not self.settings.cot:
             return probability
         low, high = self.settings.clamp
         return min(max(probability, low), high)
-
-    def _generate(self, stage: str, requests: list[Request], records: int, scoring: bool = False) -> list[Generation]:
-        return events.generate(self.engine, requests, self.report, stage, 0, records, scoring_only=scoring)

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 from cai import constitution
 from cai.engine import Engine, VLLMEngine
 from cai.engine_args import parse_engine_args
-from cai.events import StageDone
-from cai.flows import drive, in_order
-from cai.judge import JudgeSettings, PairTask, PairwiseJudge
+from cai.events import Report, StageDone
+from cai.flows import Flow, drive, in_order
+from cai.judge import JudgeSettings, PairTask, PairVerdict, PairwiseJudge
 from cai.ledger import OutputPaths, Plan, plan_resume
 from cai.manifest import Manifest
 from cai.output import JsonlWriter, Provenance, as_reject, preference_row
@@ -192,6 +192,14 @@ def loaded_engine(
         engine.close()
 
 
+@dataclass
+class _Record:
+    """A record's state in flight, and the judge's verdict on its pair (with --judge)."""
+
+    state: Revision
+    verdict: PairVerdict | None = None
+
+
 def _generate(
     run: Prepared, engine: Engine, progress: Progress, summary: Summary, pairs: JsonlWriter, rejects: JsonlWriter
 ) -> None:
@@ -199,24 +207,22 @@ def _generate(
         summary.add(event)
         progress.advance(event)
 
-    progress.begin(_plan(run.plan.todo, run.settings))
+    progress.begin(_plan(run.plan.todo, run.settings, judged=run.job.judge is not None))
     runner = ReviseRunner(run.loaded.constitution, run.settings, engine, on_stage)
     judge = PairwiseJudge(run.loaded.constitution, run.job.judge, engine, on_stage) if run.job.judge else None
     mode = "critique" if run.settings.critique else "direct"
     provenance = Provenance(run.loaded.constitution.name, run.loaded.sha256, run.model_label, run.settings.seed, mode)
     # lazily: a record's state exists from its start until its row is written, not for the whole run
-    states = (runner.start(record) for record in run.plan.todo)
-    flows = (((number, state), runner.flow(state)) for number, state in enumerate(states))
+    records = (_Record(runner.start(record)) for record in run.plan.todo)
+    flows = (((number, record), _flow(record, runner, judge, on_stage)) for number, record in enumerate(records))
     generating = time.perf_counter()
     try:
         finished = in_order(drive(engine, flows, window=run.job.chunk_size))
         for chunk in chunks(finished, run.job.chunk_size):
-            outcomes = [(state, as_reject(state)) for state in chunk]
-            if judge is not None:
-                outcomes = _judged(outcomes, judge, run.job.min_margin, summary)
-            for state, entry in outcomes:
+            for record in chunk:
+                entry = _entry(record, run.job.min_margin, summary)
                 if entry is None:
-                    pairs.write(preference_row(state, provenance))
+                    pairs.write(preference_row(record.state, provenance))
                     summary.pairs_out += 1
                 else:
                     rejects.write(entry.as_dict())
@@ -227,31 +233,34 @@ def _generate(
         summary.generate_seconds = time.perf_counter() - generating
 
 
-def _judged(
-    outcomes: list[tuple[Revision, Reject | None]], judge: PairwiseJudge, min_margin: float | None, summary: Summary
-) -> list[tuple[Revision, Reject | None]]:
-    """Label final (a) against initial (b) for every pair; drop those below --min-margin."""
-    pending = [state for state, entry in outcomes if entry is None]
-    tasks = {id(s): PairTask(s.record.key, s.record.row.conversation(), s.current, s.initial) for s in pending}
-    for state in pending:
-        if not judge.fits(tasks[id(state)]):
+def _flow(record: _Record, runner: ReviseRunner, judge: PairwiseJudge | None, report: Report) -> Flow:
+    """The record's rounds, then (with --judge) the verdict on (final, initial) in the same flow: no barrier."""
+    yield from runner.flow(record.state)
+    if judge is None:
+        return
+    state = record.state
+    if as_reject(state) is None:
+        task = PairTask(state.record.key, state.record.row.conversation(), state.current, state.initial)
+        if judge.fits(task):
+            record.verdict = yield from judge.flow(task)
+            state.judge = record.verdict.as_dict()
+        else:
             state.quarantine = ("prompt_too_long", "judge: the comparison prompt exceeds max_model_len")
-    fitting = [state for state in pending if state.quarantine is None]
-    verdicts = dict(zip([id(s) for s in fitting], judge.judge([tasks[id(s)] for s in fitting]), strict=True))
-    judged: list[tuple[Revision, Reject | None]] = []
-    for state, entry in outcomes:
-        verdict = verdicts.get(id(state))
-        if verdict is None:  # not a pair, or quarantined just above
-            judged.append((state, entry or as_reject(state)))
-            continue
-        state.judge = verdict.as_dict()
-        summary.observe(verdict)
-        if min_margin is not None and verdict.margin < min_margin:
-            detail = f"the judge's margin for the revision is {verdict.margin:.3f} < --min-margin {min_margin}"
-            raw = truncate(state.record.raw())
-            entry = Reject(state.record.line, "judge_margin", detail, raw, state.record.key, kind="dropped")
-        judged.append((state, entry))
-    return judged
+    report(StageDone("judge", 0, 1, 0, 0, 0))
+
+
+def _entry(record: _Record, min_margin: float | None, summary: Summary) -> Reject | None:
+    """Where the record goes: None for a pair; a reject entry, or a drop below --min-margin."""
+    entry = as_reject(record.state)
+    verdict = record.verdict
+    if entry is not None or verdict is None:
+        return entry
+    summary.observe(verdict)
+    if min_margin is None or verdict.margin >= min_margin:
+        return None
+    state = record.state
+    detail = f"the judge's margin for the revision is {verdict.margin:.3f} < --min-margin {min_margin}"
+    return Reject(state.record.line, "judge_margin", detail, truncate(state.record.raw()), state.record.key, "dropped")
 
 
 def _parameters(
@@ -282,9 +291,11 @@ def _settings(job: ReviseJob, defaults: constitution.SamplingDefaults) -> Revise
     )
 
 
-def _plan(records: Sequence[Record], settings: ReviseSettings) -> dict[str, int]:
+def _plan(records: Sequence[Record], settings: ReviseSettings, judged: bool) -> dict[str, int]:
     plan = {"initial": sum(r.row.response is None for r in records)}
     if settings.critique:
         plan["critique"] = len(records) * settings.rounds
     plan["revision"] = len(records) * settings.rounds
+    if judged:
+        plan["judge"] = len(records)
     return plan

@@ -2,12 +2,13 @@
 
 The model is constrained to a JSON schema made from a pydantic model. A generation that still
 fails to validate, or stops at max_tokens, is a parse failure: it is counted and the row is
-quarantined with the text it produced. It is never repaired.
+quarantined with the text it produced. It is never repaired. The prompt puts the conversation and
+the response first and the principle last, so a row's K principles share their prefill.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
@@ -97,35 +98,23 @@ class PointwiseScorer:
         messages = self._messages(rubric_question(task.conversation, task.response, longest))
         return self.engine.prompt_tokens(messages) + self.max_tokens <= self.engine.max_model_len
 
-    def score(self, tasks: Sequence[PointTask]) -> list[PointVerdict]:
-        plan = [
-            (i, p)
-            for i, task in enumerate(tasks)
-            for p in sample_comparisons(self.constitution, task.key, self.principles)
-        ]
-        requests = [
-            Request(
-                messages=self._messages(rubric_question(tasks[i].conversation, tasks[i].response, principle)),
+    def flow(self, task: PointTask) -> Generator[Request, Generation, PointVerdict]:
+        """One request per sampled principle, one after another (the response before them is cached)."""
+        scores = []
+        for principle in sample_comparisons(self.constitution, task.key, self.principles):
+            output = yield Request(
+                messages=self._messages(rubric_question(task.conversation, task.response, principle)),
                 max_tokens=self.max_tokens,
                 temperature=0.0,
-                seed=derived_seed(tasks[i].key, f"rubric-{principle.id}"),
+                seed=derived_seed(task.key, f"rubric-{principle.id}"),
                 json_schema=RUBRIC_SCHEMA,
             )
-            for i, principle in plan
-        ]
-        outputs = events.generate(self.engine, requests, self.report, "rubric", 0, len(tasks))
-        collected: list[list[tuple[str, RubricScore]]] = [[] for _ in tasks]
-        failures: dict[int, tuple[str, str]] = {}
-        for (i, principle), output in zip(plan, outputs, strict=True):
+            self.report(events.done("rubric", 0, output, records=0))
             parsed = parse(output)
-            if isinstance(parsed, str):
-                failures.setdefault(i, (f"{principle.id}: {parsed}", output.text))
-            else:
-                collected[i].append((principle.id, parsed))
-        return [
-            PointVerdict(failure=failures[i][0], raw=failures[i][1]) if i in failures else PointVerdict(tuple(scores))
-            for i, scores in enumerate(collected)
-        ]
+            if isinstance(parsed, str):  # the row fails whole: its other principles are not asked
+                return PointVerdict(failure=f"{principle.id}: {parsed}", raw=output.text)
+            scores.append((principle.id, parsed))
+        return PointVerdict(tuple(scores))
 
     @staticmethod
     def _messages(text: str) -> tuple[Message, ...]:

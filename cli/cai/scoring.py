@@ -1,8 +1,9 @@
 """`cai score` as one core function: AI feedback on existing rows, with the judge's reliability.
 
 Rows are read and validated like prompts for `cai revise` (quarantine, --max-bad-rows), keyed,
-resumed and written through the same ledger, writers and manifest. Each chunk is scored with one
-engine: rubric calls for pointwise rows, option-scoring calls for pairwise and ranked rows.
+resumed and written through the same ledger, writers and manifest. One engine scores every row; each
+row is a flow of requests (rubric calls for pointwise rows, option reads for pairwise and ranked rows)
+and up to --chunk-size rows are in flight, so no chunk waits for its slowest row.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from cai import constitution
 from cai.engine import Engine
 from cai.engine_args import parse_engine_args
 from cai.events import StageDone
+from cai.flows import Flow, drive, in_order
 from cai.judge import JudgeSettings, PairTask, PairVerdict, PairwiseJudge
 from cai.ledger import OutputPaths, plan_resume
 from cai.manifest import Manifest
@@ -191,6 +193,17 @@ class _ScoreWriter:
         self.rejects.commit()
 
 
+@dataclass
+class _Outcome:
+    """What one row's flow found: scores (and extra columns) to write, or why it is quarantined."""
+
+    item: Scored
+    scores: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = None
+    quarantine: tuple[str, str, bytes | None] | None = None
+    verdicts: list[PairVerdict] = field(default_factory=list)
+
+
 def _score_all(
     job: ScoreJob,
     rules: constitution.Constitution,
@@ -200,63 +213,97 @@ def _score_all(
     progress: Progress,
     summary: ScoreSummary,
 ) -> None:
+    """Every row is a flow (cai.flows): up to --chunk-size rows in flight, written in input order."""
+
     def on_stage(event: StageDone) -> None:
         summary.add(event)
         progress.advance(event)
 
     settings = JudgeSettings(job.principles, job.cot, job.clamp, job.cot_max_tokens, job.temperature)
-    judge = PairwiseJudge(rules, settings, engine, on_stage)
-    scorer = PointwiseScorer(rules, job.principles, job.rubric_max_tokens, engine, on_stage)
+    scorers = _Scorers(
+        PairwiseJudge(rules, settings, engine, on_stage),
+        PointwiseScorer(rules, job.principles, job.rubric_max_tokens, engine, on_stage),
+        on_stage,
+    )
     progress.begin({kind: sum(i.row.kind == kind for i in todo) for kind in ("pointwise", "pairwise", "rank")})
-    for chunk in chunks(todo, job.chunk_size):
-        _pointwise([i for i in chunk if i.row.kind == "pointwise"], scorer, writer, summary)
-        _pairwise([i for i in chunk if i.row.kind == "pairwise"], judge, writer, summary)
-        _ranked([i for i in chunk if i.row.kind == "rank"], judge, writer, summary)
+    outcomes = (_Outcome(item) for item in todo)
+    flows = (((number, outcome), scorers.flow(outcome)) for number, outcome in enumerate(outcomes))
+    for chunk in chunks(in_order(drive(engine, flows, window=job.chunk_size)), job.chunk_size):
+        for outcome in chunk:
+            _write(outcome, writer, summary)
         writer.commit()
-        for kind in ("pointwise", "pairwise", "rank"):
-            progress.advance(StageDone(kind, 0, sum(i.row.kind == kind for i in chunk), 0, 0, 0))
 
 
-def _pointwise(items: list[Scored], scorer: PointwiseScorer, writer: _ScoreWriter, summary: ScoreSummary) -> None:
-    tasks = [PointTask(i.key, i.row.conversation, i.row.responses[0]) for i in items]
-    fitting = [(item, task) for item, task in zip(items, tasks, strict=True) if _fits(item, scorer.fits(task), writer)]
-    verdicts = scorer.score([task for _, task in fitting])
-    for (item, _), verdict in zip(fitting, verdicts, strict=True):
-        if verdict.failure is not None:
-            summary.parse_failures += 1
-            writer.quarantine(item, "unparseable_score", verdict.failure, verdict.raw.encode())
-        else:
-            writer.scored(item, verdict.as_dict())
-
-
-def _pairwise(items: list[Scored], judge: PairwiseJudge, writer: _ScoreWriter, summary: ScoreSummary) -> None:
-    tasks = [PairTask(i.key, i.row.conversation, *i.row.responses) for i in items]
-    fitting = [(item, task) for item, task in zip(items, tasks, strict=True) if _fits(item, judge.fits(task), writer)]
-    verdicts = judge.judge([task for _, task in fitting])
-    for (item, _), verdict in zip(fitting, verdicts, strict=True):
+def _write(outcome: _Outcome, writer: _ScoreWriter, summary: ScoreSummary) -> None:
+    for verdict in outcome.verdicts:
         summary.observe(verdict)
-        scores = verdict.as_dict()
-        if item.row.labelled:
-            summary.labelled += 1
-            summary.agreements += verdict.p_a > 0.5
-            scores["agrees_with_label"] = verdict.p_a > 0.5
-        writer.scored(item, scores)
+    if outcome.quarantine is not None:
+        reason, detail, raw = outcome.quarantine
+        summary.parse_failures += reason == "unparseable_score"
+        writer.quarantine(outcome.item, reason, detail, raw)
+        return
+    assert outcome.scores is not None
+    if outcome.item.row.kind == "pairwise" and outcome.item.row.labelled:
+        summary.labelled += 1
+        summary.agreements += outcome.scores["agrees_with_label"]
+    writer.scored(outcome.item, outcome.scores, outcome.extra)
 
 
-def _ranked(items: list[Scored], judge: PairwiseJudge, writer: _ScoreWriter, summary: ScoreSummary) -> None:
-    plans = []
-    for item in items:
+TOO_LONG = ("prompt_too_long", "the judge's prompt + max tokens exceed the model's max_model_len", None)
+
+
+@dataclass
+class _Scorers:
+    judge: PairwiseJudge
+    pointwise: PointwiseScorer
+    report: Callable[[StageDone], None]
+
+    def flow(self, outcome: _Outcome) -> Flow:
+        """The row's requests one after another; its progress bar moves once the row is done."""
+        kind = outcome.item.row.kind
+        if kind == "pointwise":
+            yield from self._pointwise(outcome)
+        elif kind == "pairwise":
+            yield from self._pairwise(outcome)
+        else:
+            yield from self._ranked(outcome)
+        self.report(StageDone(kind, 0, 1, 0, 0, 0))
+
+    def _pointwise(self, outcome: _Outcome) -> Flow:
+        row = outcome.item.row
+        task = PointTask(outcome.item.key, row.conversation, row.responses[0])
+        if not self.pointwise.fits(task):
+            outcome.quarantine = TOO_LONG
+            return
+        verdict = yield from self.pointwise.flow(task)
+        if verdict.failure is not None:
+            outcome.quarantine = ("unparseable_score", verdict.failure, verdict.raw.encode())
+        else:
+            outcome.scores = verdict.as_dict()
+
+    def _pairwise(self, outcome: _Outcome) -> Flow:
+        row = outcome.item.row
+        task = PairTask(outcome.item.key, row.conversation, *row.responses)
+        if not self.judge.fits(task):
+            outcome.quarantine = TOO_LONG
+            return
+        verdict = yield from self.judge.flow(task)
+        outcome.verdicts.append(verdict)
+        outcome.scores = verdict.as_dict()
+        if row.labelled:
+            outcome.scores["agrees_with_label"] = verdict.p_a > 0.5
+
+    def _ranked(self, outcome: _Outcome) -> Flow:
+        item = outcome.item
         responses = item.row.responses
         pairs = [(i, j) for i in range(len(responses)) for j in range(i + 1, len(responses))]
         tasks = [PairTask(f"{item.key}:{i}-{j}", item.row.conversation, responses[i], responses[j]) for i, j in pairs]
-        if _fits(item, all(judge.fits(task) for task in tasks), writer):
-            plans.append((item, pairs, tasks))
-    verdicts = iter(judge.judge([task for _, _, tasks in plans for task in tasks]))
-    for item, pairs, tasks in plans:
-        mine = [next(verdicts) for _ in tasks]
-        for verdict in mine:
-            summary.observe(verdict)
-        writer.scored(item, *_rank(item, pairs, mine))
+        if not all(self.judge.fits(task) for task in tasks):
+            outcome.quarantine = TOO_LONG
+            return
+        for task in tasks:
+            outcome.verdicts.append((yield from self.judge.flow(task)))
+        outcome.scores, outcome.extra = _rank(item, pairs, outcome.verdicts)
 
 
 def _rank(
@@ -286,9 +333,3 @@ def _rank(
     else:
         extra = {"chosen": chosen, "rejected": rejected}
     return scores, extra
-
-
-def _fits(item: Scored, fits: bool, writer: _ScoreWriter) -> bool:
-    if not fits:
-        writer.quarantine(item, "prompt_too_long", "the judge's prompt + max tokens exceed the model's max_model_len")
-    return fits

@@ -9,8 +9,21 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from cai import constitution
 from cai.app import app
 from cai.engine import Engine
+from cai.events import StageDone
+from cai.judge import (
+    ANSWER_PREFIX,
+    OPTIONS,
+    JudgeSettings,
+    PairTask,
+    PairwiseJudge,
+    judge_messages,
+    option_request,
+    question,
+)
+from cai.option_scores import NEXT_TOKEN, TOP_LOGPROBS, continuation_probability, next_token_probability
 from tests.conftest import Borrowed, write_lines
 
 pytestmark = pytest.mark.real
@@ -76,3 +89,45 @@ def test_revise_with_judge(real_engine: Engine, tmp_path: Path) -> None:
     for row in read(out):
         judge = row["cai"]["judge"]
         assert 0 <= judge["p_a"] <= 1 and -1 <= judge["margin"] <= 1 and len(judge["principles"]) == 2
+
+
+PAIRS = [
+    ("Sorry, I can't help with that.", "Mix two parts water with one part vinegar; it cleans glass well."),
+    ("Paris is the capital of France.", "The capital of France is Berlin."),
+    ("Here is a poem about the sea: waves roll in.", "no"),
+]
+
+
+def test_next_token_read_equals_continuation_scoring(real_engine: Engine) -> None:
+    """One generated token's top-k gives the same P(A) as scoring both continuations, where A is one token."""
+    rules = constitution.load("harmless").constitution
+    conversation = ({"role": "user", "content": "Can you help me with a household question?"},)
+    for (a, b), principle in zip(PAIRS, rules.principles, strict=False):
+        messages = judge_messages(question(conversation, principle, a, b, cot=False))
+        read, option_a, option_b = real_engine.generate(
+            [
+                option_request(messages, ANSWER_PREFIX, logprobs=TOP_LOGPROBS),
+                option_request(messages, ANSWER_PREFIX + "A", prompt_logprobs=True),
+                option_request(messages, ANSWER_PREFIX + "B", prompt_logprobs=True),
+            ]
+        )
+        assert len(option_a.prompt_token_ids) == len(read.prompt_token_ids) + 1  # the letter is one token
+        fast = next_token_probability(read, OPTIONS)
+        assert fast is not None
+        assert fast == pytest.approx(continuation_probability(option_a, option_b), abs=0.01)
+
+
+def test_judge_swap_symmetry_and_prefix_cache_on_the_real_model(real_engine: Engine) -> None:
+    rules = constitution.load("harmless").constitution
+    seen: list[StageDone] = []
+    judge = PairwiseJudge(rules, JudgeSettings(principles=4), real_engine, seen.append)
+    conversation = ({"role": "user", "content": "How should I store leftover rice?"},)
+    good, bad = "Cool it quickly and refrigerate within an hour; eat within a day.", "Leave it out overnight."
+    forward, backward = judge.judge(
+        [PairTask("k" * 24, conversation, good, bad), PairTask("k" * 24, conversation, bad, good)]
+    )
+    assert forward.p_a + backward.p_a == pytest.approx(1.0, abs=0.02)  # swapping a and b gives 1 - p
+    assert all(v.methods == (NEXT_TOKEN, NEXT_TOKEN) for v in forward.verdicts + backward.verdicts)
+    prompt = sum(event.prompt_tokens for event in seen)
+    cached = sum(event.cached_tokens for event in seen)
+    assert cached / prompt > 0.5  # K principles per order share the conversation and both options

@@ -9,7 +9,8 @@ import pytest
 
 from cai import constitution
 from cai.engine import Generation, Request
-from cai.judge import JudgeSettings, PairTask, PairwiseJudge, option_probability, sample_comparisons
+from cai.judge import JudgeSettings, PairTask, PairwiseJudge, question, sample_comparisons
+from cai.option_scores import CONTINUATION, NEXT_TOKEN, continuation_probability, next_token_probability
 from tests.fakes import ScriptedEngine, biased, options, prefers_good
 
 RULES = constitution.load("harmless").constitution
@@ -35,6 +36,16 @@ def test_probability_comes_from_normalised_option_logprobs() -> None:
     assert verdict.verdicts[0].p_a_first == pytest.approx(0.8)
     assert verdict.verdicts[0].p_a_second == pytest.approx(0.8)
     assert verdict.position_consistent and verdict.as_dict()["preferred"] == "a"
+    assert verdict.as_dict()["principles"][0]["method"] == {"a_first": NEXT_TOKEN, "a_second": NEXT_TOKEN}
+
+
+def test_a_letter_missing_from_the_top_k_falls_back_to_scoring_both_continuations() -> None:
+    engine = ScriptedEngine(top_letters="A")  # B is not among the top-k tokens
+    (verdict,) = judge(engine, principles=1).judge([task("a good answer", "a bad answer")])
+    assert verdict.p_a == pytest.approx(0.8)  # the same probability, read the slow way
+    assert verdict.as_dict()["principles"][0]["method"] == {"a_first": CONTINUATION, "a_second": CONTINUATION}
+    kinds = [(r.logprobs is not None, r.prompt_logprobs) for r in engine.requests]
+    assert kinds == [(True, False), (False, True), (False, True)] * 2  # per order: next token, then A and B
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -65,7 +76,7 @@ def test_both_orders_are_asked_and_position_bias_cancels() -> None:
     assert verdict.p_a == pytest.approx(0.5)  # ...and averaging the two orders cancels it
     assert not verdict.position_consistent
     shown_first = {options(r)[0] for r in engine.requests}
-    assert len(engine.requests) == 4 and len(shown_first) == 1  # 2 orders x 2 options, both orders as (A)
+    assert len(engine.requests) == 2 and len(shown_first) == 1  # one next-token read per order, "same" as (A)
 
 
 def test_ensembles_average_over_sampled_principles() -> None:
@@ -90,9 +101,34 @@ def test_chain_of_thought_reasons_first_and_is_clamped() -> None:
     for v in verdict.verdicts:
         assert v.p_a_first == 0.6 and v.p_a_second == 0.4  # 0.99 and 0.01 clamped
         assert v.reasoning == ("Option (A) is kinder.", "Option (A) is kinder.")
-    reasoning_calls, scoring_calls = sure.batches
-    assert all(not r.prompt_logprobs for r in reasoning_calls) and len(reasoning_calls) == 4
-    assert all(r.messages[-1]["content"].startswith("Option (A) is kinder.") for r in scoring_calls)
+    reasoning, reading = sure.requests[0::2], sure.requests[1::2]  # each question: reason, then read the letter
+    assert all(r.logprobs is None and not r.continue_final for r in reasoning) and len(reasoning) == 4
+    assert all(
+        r.messages[-1]["content"] == "Option (A) is kinder.\nTherefore, the better response is (" for r in reading
+    )
+
+
+def test_what_the_principles_share_comes_first_in_the_prompt() -> None:
+    one, other = sample_comparisons(RULES, "k", 2)
+    first = question(CONVERSATION, one, "answer x", "answer y", cot=False)
+    second = question(CONVERSATION, other, "answer x", "answer y", cot=False)
+    options_end = first.index("(B) answer y\n\n") + len("(B) answer y\n\n")
+    assert second.startswith(first[:options_end])  # conversation and both options shared
+    assert first.endswith(f"{one.comparison}\nAnswer with the letter of the better option.")  # the question last
+
+
+def test_a_pair_asks_order_by_order_so_each_order_rides_the_prefix_cache() -> None:
+    engine = ScriptedEngine()
+    judge(engine, principles=3).judge([task("x", "y")])
+    shown_first = [options(r)[0] for r in engine.requests]
+    assert shown_first == ["x", "x", "x", "y", "y", "y"]
+    assert len(engine.batches) == 6  # one request at a time: the next one finds the last one's prefix cached
+
+
+def test_next_token_probability_counts_every_spelling_of_a_letter() -> None:
+    top = {"A": math.log(0.3), " A": math.log(0.1), "B": math.log(0.2), "The": math.log(0.4)}
+    assert next_token_probability(Generation("A", "length", 3, 1, logprobs=(top,)), ("A", "B")) == pytest.approx(2 / 3)
+    assert next_token_probability(Generation("A", "length", 3, 1, logprobs=({"A": -0.1},)), ("A", "B")) is None
 
 
 def test_option_tokens_are_summed_after_the_shared_prefix() -> None:
@@ -101,4 +137,4 @@ def test_option_tokens_are_summed_after_the_shared_prefix() -> None:
     b = Generation(
         "", "length", 6, 1, prompt_token_ids=(1, 2, 3, 20, 21), prompt_logprobs=(None, -1.0, -1.0, -1.0, -1.0)
     )
-    assert option_probability(a, b) == pytest.approx(1 / (1 + math.exp(-2.0 + 0.5)))
+    assert continuation_probability(a, b) == pytest.approx(1 / (1 + math.exp(-2.0 + 0.5)))

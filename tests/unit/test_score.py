@@ -91,8 +91,8 @@ def test_unparseable_scores_are_quarantined_never_repaired(tmp_path: Path, fake_
 def test_rubric_requests_use_structured_outputs(tmp_path: Path, fake_model_dir: Path) -> None:
     engine = ScriptedEngine()
     score(tmp_path, [ROWS[3]], engine, model=fake_model_dir, principles=3)
-    (batch,) = engine.batches
-    assert len(batch) == 3
+    batch = engine.requests
+    assert len(batch) == 3  # one per principle, asked one after another
     schema = batch[0].json_schema
     assert schema is not None and schema["properties"]["score"]["maximum"] == 10
     assert schema["additionalProperties"] is False
@@ -161,7 +161,8 @@ def test_revise_judge_labels_pairs_and_min_margin_drops(tmp_path: Path, fake_mod
 def test_score_crash_keeps_finished_chunks_and_resumes(tmp_path: Path, fake_model_dir: Path) -> None:
     rows = [{"id": i, "prompt": f"q{i}", "chosen": "a good one", "rejected": "meh"} for i in range(6)]
     with pytest.raises(RuntimeError, match="engine died"):
-        score(tmp_path, rows, FailsOnCall(3), model=fake_model_dir, chunk_size=2, principles=1)
+        # two rows in flight, two requests each (both orders): rows 0-3 are done after four engine calls
+        score(tmp_path, rows, FailsOnCall(5), model=fake_model_dir, chunk_size=2, principles=1)
     assert [row["id"] for row in read(tmp_path / "scored.jsonl")] == [0, 1, 2, 3]
     assert json.loads((tmp_path / "scored.manifest.json").read_text())["status"] == "interrupted"
     resumed = ScriptedEngine()
