@@ -100,6 +100,8 @@ def phase_score(args: argparse.Namespace) -> dict[str, Any]:
         "prompt_tokens": summary.prompt_tokens,
         "prefix_cache_rate": round(summary.prefix_cache_rate, 4),
         "methods": methods,
+        "agreement_with_labels": summary.reliability()["agreement_with_labels"],
+        "position_consistency_rate": summary.reliability()["position_consistency_rate"],
     }
 
 
