@@ -136,7 +136,7 @@ def import_labels(
                 handle.writelines(json.dumps(bad.as_dict(), ensure_ascii=False) + "\n" for bad in read.bad)
         err = stderr_console()
         for bad in read.bad[:10]:
-            err.print(f"[yellow]quarantined[/yellow] {bad}", highlight=False)
+            err.print(f"[yellow]quarantined[/yellow] {bad}", highlight=False, soft_wrap=True)
         if not read.events:
             raise InputError(f"{source}: no usable label rows ({len(read.bad)} bad, see {rejects}); nothing imported")
         store = LabelStore(target, reviewer)
@@ -188,6 +188,7 @@ def agreement(
             err.print(
                 f"[yellow]skipped label[/yellow] {bad['path']}:{bad['line']}: {bad['reason']}: {bad['detail']}",
                 highlight=False,
+                soft_wrap=True,
             )
         err.print(agreement_table(figures))
         if json_out is not None:

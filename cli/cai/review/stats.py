@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-Interval = tuple[float, float]
+Interval = list[float]  # [low, high]: a list, as in the JSON export
 CONFIDENCE = 0.95
 
 
@@ -31,7 +31,7 @@ def proportion_ci(successes: int, trials: int) -> Interval | None:
     from scipy.stats import binomtest  # type: ignore[import-untyped]
 
     interval = binomtest(successes, trials).proportion_ci(CONFIDENCE, method="wilson")
-    return float(interval.low), float(interval.high)
+    return [float(interval.low), float(interval.high)]
 
 
 def kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> float | None:
@@ -66,7 +66,7 @@ def kappa_ci(first: Sequence[Hashable], second: Sequence[Hashable], resamples: i
             confidence_level=CONFIDENCE, rng=np.random.default_rng(0),
         )  # fmt: skip
     low, high = _finite(result.confidence_interval.low), _finite(result.confidence_interval.high)
-    return None if low is None or high is None else (low, high)
+    return None if low is None or high is None else [low, high]
 
 
 def brier(outcomes: Sequence[int], probabilities: Sequence[float]) -> float | None:
@@ -135,7 +135,7 @@ def stratified_proportion(strata: Sequence[StratumTally]) -> tuple[float, Interv
         variance += (s.size / total) ** 2 * smoothed * (1 - smoothed) / s.reviewed * finite
     half = float(norm.ppf(0.5 + CONFIDENCE / 2)) * variance**0.5
     coverage = total / max(sum(s.size for s in strata), 1)
-    return estimate, (max(0.0, estimate - half), min(1.0, estimate + half)), coverage
+    return estimate, [max(0.0, estimate - half), min(1.0, estimate + half)], coverage
 
 
 def krippendorff_alpha(ratings: Sequence[Sequence[float]]) -> float | None:
