@@ -107,7 +107,9 @@ class LabelApp(App[None]):
         position = "done" if self.index is None else f"{self.index + 1} / {len(self.items)}"
         seconds = self.clock() - self.shown_at
         note = "  [note]" if self.pending_note else ""
-        line = f"{position}  ·  labelled {self.labelled}  ·  {self.store.reviewer}  ·  {seconds:.0f} s{note}"
+        times = [e.seconds for e in self.store.current().values() if e.seconds is not None]
+        average = f" (avg {sum(times) / len(times):.0f} s)" if times else ""
+        line = f"{position}  ·  labelled {self.labelled}  ·  {self.store.reviewer}  ·  {seconds:.0f} s{average}{note}"
         self.query_one("#progress", Static).update(Text(line))
 
     def action_label(self, choice: Choice) -> None:
