@@ -182,3 +182,13 @@ def test_contract_keys_for_cai_report(stratified: Path) -> None:
     low, high = figures["kappa_ci"]
     assert low <= figures["kappa"] <= high
     assert set(figures["reliability"][0]) == {"low", "high", "count", "mean_p", "observed"}
+
+
+def test_strata_without_reviewed_items_widen_the_weighted_interval(stratified: Path) -> None:
+    # ana labels only S1 (90 of 100 pairs), each item agreeing: S1 is 3/3, S2 unknown
+    labels(stratified.with_name("review.labels.ana.jsonl"), "ana", [("i1", "A"), ("i2", "B"), ("i3", "A")])
+    figures = agreement_figures(stratified)
+    assert figures["weighted_agreement"] == pytest.approx(1.0)
+    assert figures["weighted_coverage"] == pytest.approx(0.9)
+    # S1 alone: p̃ = 0.8, half-width 1.96·sqrt(0.8·0.2/3·(1 − 3/90)) = 0.44502 → [0.55498, 1]; then ×0.9 (+0.1)
+    assert figures["weighted_agreement_ci"] == pytest.approx([0.9 * 0.554976, 1.0], abs=1e-5)

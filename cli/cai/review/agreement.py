@@ -158,12 +158,13 @@ def _weighted(reviewed: Sequence[Reviewed], items: Sequence[ReviewItem]) -> dict
     found = stats.stratified_proportion([stats.StratumTally(*t) for t in tallies.values()])
     if found is None:
         return {"weighted_agreement": None, "weighted_agreement_ci": None, "weighted_coverage": None}
-    estimate, interval, coverage = found
-    sampled_share = sum(t[0] for t in tallies.values()) / items[0].population
+    estimate, (low, high), coverage = found
+    covered = coverage * sum(t[0] for t in tallies.values()) / items[0].population
+    # pairs in strata without a reviewed item could be anything: all wrong at the low end, all right at the high
     return {
         "weighted_agreement": estimate,
-        "weighted_agreement_ci": interval,
-        "weighted_coverage": coverage * sampled_share,
+        "weighted_agreement_ci": [covered * low, covered * high + (1 - covered)],
+        "weighted_coverage": covered,
     }
 
 

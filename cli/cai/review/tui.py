@@ -95,6 +95,7 @@ class LabelApp(App[None]):
             for turn in item.conversation:
                 turns.append(f"{ROLES[turn.role]}: ", style="bold")
                 turns.append(turn.content + "\n")
+            turns.rstrip()
             conversation.update(turns)
             first.display = second.display = True
             assert isinstance(first, Static) and isinstance(second, Static)
