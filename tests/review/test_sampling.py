@@ -80,3 +80,10 @@ def test_sample_is_seeded_blind_and_weighted_back_to_the_population(tmp_path: Pa
 
 def read_pairs(folder: Path, rows: list[dict[str, Any]]) -> list[JudgedPair]:
     return read_judged(write_jsonl(folder / "rows.jsonl", rows)).pairs
+
+
+def test_strata_left_out_when_n_is_small_are_chosen_by_the_seed_not_by_name() -> None:
+    sizes = {f"s{i}": 1 for i in range(8)}
+    factors = dict.fromkeys(sizes, 1.0)
+    assert set(allocate(sizes, factors, 3, ["s7", "s5", "s0", "s1", "s2", "s3", "s4", "s6"])) == {"s7", "s5", "s0"}
+    assert set(allocate(sizes, factors, 3)) == {"s0", "s1", "s2"}

@@ -40,12 +40,16 @@ def stratum_of(pair: JudgedPair) -> tuple[str, float]:
     return f"{band}|{consistency}|{pair.principle}", factor
 
 
-def allocate(sizes: dict[str, int], factors: dict[str, float], n: int) -> dict[str, int]:
-    """Sample sizes per stratum: one each if n allows, the rest by size × factor (largest remainder), capped."""
+def allocate(sizes: dict[str, int], factors: dict[str, float], n: int, order: Sequence[str] = ()) -> dict[str, int]:
+    """Sample sizes per stratum: one each if n allows, the rest by size × factor (largest remainder), capped.
+
+    Equal shares are broken by `order` (the caller passes a seeded shuffle), so when n is smaller than
+    the number of strata, which strata go without is random rather than alphabetical.
+    """
     total = sum(sizes.values())
     if n >= total:
         return dict(sizes)
-    names = sorted(sizes)
+    names = list(order) or sorted(sizes)
     taken = {name: 1 if n >= len(names) else 0 for name in names}
     while (left := n - sum(taken.values())) > 0:
         open_ = [name for name in names if taken[name] < sizes[name]]
@@ -56,7 +60,7 @@ def allocate(sizes: dict[str, int], factors: dict[str, float], n: int) -> dict[s
         for name in open_:
             taken[name] = min(sizes[name], taken[name] + int(shares[name]))
         if sum(taken.values()) == before:  # every share is below one: the largest get one each
-            for name in sorted(open_, key=lambda s: (-shares[s], s))[:left]:
+            for name in sorted(open_, key=lambda s: -shares[s])[:left]:  # stable: ties keep `order`
                 taken[name] += 1
     return {name: count for name, count in taken.items() if count}
 
@@ -69,7 +73,9 @@ def draw(pairs: Sequence[JudgedPair], n: int, seed: int, source: str) -> list[Re
     for pair in pairs:
         name, factors[name] = stratum_of(pair)
         members[name].append(pair)
-    plan = allocate({name: len(group) for name, group in members.items()}, factors, n)
+    order = sorted(members)
+    rng.shuffle(order)
+    plan = allocate({name: len(group) for name, group in members.items()}, factors, n, order)
     items: list[ReviewItem] = []
     for name in sorted(plan):
         group, sampled = members[name], plan[name]

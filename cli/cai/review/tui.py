@@ -30,7 +30,10 @@ CSS = """
 #conversation { padding: 0 1; margin-bottom: 1; }
 #responses { layout: vertical; height: auto; }
 .wide #responses { layout: horizontal; }
-.response { border: round $secondary; padding: 0 1; height: auto; width: 1fr; }
+.response {
+    border: round $secondary; border-title-color: $text; border-title-style: bold;
+    padding: 0 1; height: auto; width: 1fr;
+}
 #note { display: none; }
 #note.open { display: block; }
 """
