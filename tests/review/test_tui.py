@@ -9,6 +9,7 @@ import pytest
 from cai.review.items import ReviewItem
 from cai.review.labels import LabelStore, labels_path
 from cai.review.tui import LabelApp
+from tests.review.conftest import make_review
 from tests.review.helpers import read_jsonl
 
 Review = tuple[Path, list[ReviewItem]]
@@ -115,4 +116,24 @@ async def test_wide_terminal_puts_a_and_b_side_by_side(review: Review) -> None:
     async with open_app(review)[0].run_test(size=(80, 24)) as pilot:
         first, second = pilot.app.query_one("#response-a"), pilot.app.query_one("#response-b")
         assert first.region.y < second.region.y
+    store.close()
+
+
+@pytest.mark.asyncio
+async def test_long_responses_scroll_with_the_keyboard(tmp_path: Path) -> None:
+    from cai.review.items import write_review
+
+    path, items = make_review(tmp_path, count=2, n=2)
+    long = items[0].model_copy(update={"response_A": "\n".join(f"line {i}" for i in range(80))})
+    write_review(path, [long, items[1]])
+    app, store = open_app((path, [long, items[1]]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        body = app.query_one("#body")
+        assert body.max_scroll_y > 0 and body.scroll_y == 0
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert body.scroll_y > 0
+        await pilot.press("home")
+        await pilot.pause()
+        assert body.scroll_y == 0
     store.close()
