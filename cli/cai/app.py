@@ -51,7 +51,7 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
-    """Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 130 interrupted."""
+    """Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 a quality gate failed, 130 interrupted."""
 
 
 ConstitutionOption = Annotated[
