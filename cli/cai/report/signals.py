@@ -1,0 +1,186 @@
+"""Cheap per-side signals of reward hacking: markers, drift off the prompt, repetition, near-duplicates.
+
+Each is computed on one text at a time and returns a number or a flag, so a row's text can be
+dropped as soon as it is measured (the report never holds whole rows). The thresholds are the
+ones docs/report.md defines; they are constants here so the docs and the code cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cai.errors import InputError
+
+WORD = re.compile(r"[a-z][a-z']*")
+STEM = 5  # words compared by their first 5 letters: "cleaner" and "cleaning" share "clean"
+MIN_PROMPT_WORDS = 3  # drift is only judged when the prompt has this many content words
+REPEAT_N = 3  # repetition is measured on word 3-grams
+REPEAT_FLAG = 0.3  # a side whose 3-grams are more than 30 % repeats is degenerate
+MIN_REPEAT_GRAMS = 10  # too short to judge below this many 3-grams
+NEAR_DUPLICATE = 0.8  # Jaccard similarity of the two sides' 3-gram sets
+STOPWORDS = frozenset(
+    [
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "also",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "could",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "from",
+        "further",
+        "have",
+        "having",
+        "here",
+        "into",
+        "itself",
+        "just",
+        "like",
+        "more",
+        "most",
+        "much",
+        "only",
+        "other",
+        "over",
+        "same",
+        "should",
+        "some",
+        "such",
+        "than",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "under",
+        "until",
+        "very",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "will",
+        "with",
+        "would",
+        "your",
+        "yours",
+        "make",
+        "want",
+        "need",
+        "tell",
+        "give",
+        "know",
+        "please",
+        "thing",
+        "things",
+        "using",
+        "used",
+    ]
+)
+MARKER_KINDS = ("refusal", "moralising")
+
+
+class Markers:
+    """Refusal and moralising phrases, each kind compiled into one case-insensitive pattern."""
+
+    def __init__(self, phrases: dict[str, tuple[str, ...]]):
+        self.phrases = phrases
+        self.patterns = {kind: _alternation(phrases.get(kind, ())) for kind in MARKER_KINDS}
+
+    def found(self, kind: str, text: str) -> bool:
+        pattern = self.patterns[kind]
+        return pattern is not None and pattern.search(text) is not None
+
+
+def _alternation(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not phrases:
+        return None
+    # straight and curly apostrophes both match
+    escaped = (re.escape(p.lower()).replace("'", "['’]") for p in sorted(set(phrases), key=len, reverse=True))
+    return re.compile("|".join(escaped), re.IGNORECASE)
+
+
+def load_markers(extra: Path | None = None) -> Markers:
+    """The shipped list (markers.yaml), plus the phrases of an optional --markers YAML file."""
+    import yaml
+
+    shipped = yaml.safe_load(resources.files("cai.report").joinpath("markers.yaml").read_text(encoding="utf-8"))
+    phrases = {kind: tuple(shipped[kind]) for kind in MARKER_KINDS}
+    if extra is not None:
+        for kind, added in _read_extra(extra).items():
+            phrases[kind] = phrases[kind] + added
+    return Markers(phrases)
+
+
+def _read_extra(path: Path) -> dict[str, tuple[str, ...]]:
+    import yaml
+
+    try:
+        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: cannot read the markers file ({exc})") from None
+    shape = f"expected a mapping with lists of phrases under {' and/or '.join(MARKER_KINDS)}"
+    if not isinstance(data, dict) or not data or set(data) - set(MARKER_KINDS):
+        raise InputError(f"{path}: {shape}")
+    out: dict[str, tuple[str, ...]] = {}
+    for kind, phrases in data.items():
+        if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise InputError(f"{path}: {kind}: {shape}")
+        out[kind] = tuple(p.strip() for p in phrases)
+    return out
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+def content_stems(text: str) -> set[str]:
+    """Words of 4+ letters that are not stopwords, cut to their first letters (a crude stemmer)."""
+    return {w[:STEM] for w in words(text) if len(w) >= 4 and w not in STOPWORDS}
+
+
+def drifted(prompt_stems: set[str], answer: str) -> bool | None:
+    """True when the answer shares none of the prompt's content words; None when the prompt is too short."""
+    if len(prompt_stems) < MIN_PROMPT_WORDS:
+        return None
+    return not (prompt_stems & content_stems(answer))
+
+
+def grams(tokens: list[str]) -> list[tuple[str, ...]]:
+    return [tuple(tokens[i : i + REPEAT_N]) for i in range(len(tokens) - REPEAT_N + 1)]
+
+
+def repetition(side_grams: list[tuple[str, ...]]) -> float:
+    """Share of 3-grams that repeat an earlier one (0 = none, → 1 = one phrase looping)."""
+    if len(side_grams) < MIN_REPEAT_GRAMS:
+        return 0.0
+    return 1 - len(set(side_grams)) / len(side_grams)
+
+
+def near_duplicate(a: str, b: str, a_grams: list[tuple[str, ...]], b_grams: list[tuple[str, ...]]) -> bool:
+    """The two sides say nearly the same thing: a pair that teaches (almost) nothing."""
+    if not a_grams or not b_grams:
+        return " ".join(a.lower().split()) == " ".join(b.lower().split())
+    sa, sb = set(a_grams), set(b_grams)
+    return len(sa & sb) / len(sa | sb) >= NEAR_DUPLICATE
