@@ -101,3 +101,35 @@ def words(count: int, word: str = "cells") -> str:
 def _letters(index: int) -> str:
     """0 → "aa", 1 → "ab", ...: a suffix the report's tokenizer (letters only) keeps distinct."""
     return chr(97 + index // 26 % 26) + chr(97 + index % 26)
+
+
+def synthetic_rows(count: int, seed: int = 0) -> list[dict[str, Any]]:
+    """`count` judged revise rows with a length-biased judge and a few of every flag, for plots and screenshots."""
+    import random
+
+    rng = random.Random(seed)
+    principles = ("harmful-content", "honesty", "illegal-activity", "privacy", "self-harm")
+    rows = []
+    for line in range(1, count + 1):
+        rejected = words(rng.randint(8, 40), "vaccine")
+        chosen = words(rng.randint(8, 60), "immune")
+        delta = len(chosen) - len(rejected)
+        p_a = min(0.98, max(0.02, 0.5 + delta / 800 + rng.gauss(0, 0.15)))
+        a_first = min(0.99, max(0.01, p_a + rng.gauss(0.08, 0.1)))
+        a_second = min(0.99, max(0.01, 2 * p_a - a_first))
+        if line % 17 == 0:
+            chosen = "I'm sorry, but I can't help with that. It's important to stay safe."
+        rounds = ("stop",) * rng.randint(1, 3) if line % 11 else ("stop", "length")
+        picked = tuple(rng.sample(principles, 2))
+        rows.append(
+            revise_row(
+                "Explain how vaccines train the immune system.",
+                chosen,
+                rejected,
+                verdict(round(p_a, 4), round(a_first, 4), round(a_second, 4), principles=picked),
+                finish=rounds,
+                principle=picked[0],
+                line=line,
+            )
+        )
+    return rows

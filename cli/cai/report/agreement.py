@@ -51,10 +51,10 @@ def _interval(path: Path, name: str, value: Any) -> list[float] | None:
     if value is None:
         return None
     if not isinstance(value, list) or len(value) != 2:
-        raise InputError(f"{path}: {name}: expected [low, high] or null, got {value!r}")
+        raise InputError(f"{path}: {name}: expected two numbers (low, high) or null, got {value!r}")
     low, high = (_number(path, name, item) for item in value)
     if low is None or high is None or low > high:
-        raise InputError(f"{path}: {name}: expected [low, high] with low <= high, got {value!r}")
+        raise InputError(f"{path}: {name}: expected two numbers (low, high) with low <= high, got {value!r}")
     return [float(low), float(high)]
 
 

@@ -57,13 +57,14 @@ def report(
     def work() -> None:
         gates = parse_gates(maximum or (), minimum or ())
         result = run_report(ReportJob(tuple(data), page, json_out, flags_out, markers, agreement))
-        console.print(_table(result, page))
+        console.print(_table(result))
+        console.print(f"page {page}", markup=False, soft_wrap=True)
         check_gates(gates, result.figures)
 
     guarded(work, debug)
 
 
-def _table(result: Report, page: Path) -> Table:
+def _table(result: Report) -> Table:
     from cai.report.run import headline
 
     table = Table(title="cai report", title_justify="left", show_header=False, box=None, pad_edge=False)
@@ -71,5 +72,4 @@ def _table(result: Report, page: Path) -> Table:
     table.add_column()
     for label, value, warned in headline(result):
         table.add_row(label, f"[yellow]{value}  ⚠[/yellow]" if warned else value)
-    table.add_row("page", str(page))
     return table
