@@ -102,37 +102,52 @@ def cpu() -> dict[str, Any]:
     return {"model_name": model, "cores": os.cpu_count(), "avx512_amx_flags": wide, "machine": platform.machine()}
 
 
+def run(rows: int, folder: Path) -> dict[str, Any]:
+    """Generate `rows` rows, run `cai report` on them as a process; time, peak RSS and the figures."""
+    rng = random.Random(0)
+    data = folder / f"pairs-{rows}.jsonl"
+    with data.open("w", encoding="utf-8") as handle:
+        for line in range(1, rows + 1):
+            handle.write(json.dumps(row(rng, line)) + "\n")
+    page, export = folder / "report.html", folder / "figures.json"
+    command = [sys.executable, "-m", "cai", "report", str(data), "-o", str(page), "--json", str(export)]
+    command += ["--flags-out", str(folder / "flags.jsonl")]
+    began = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        sys.exit(f"cai report failed ({done.returncode}):\n{done.stderr}")
+    result = {
+        "rows": rows,
+        "input_mib": round(data.stat().st_size / 2**20, 1),
+        "wall_seconds": round(seconds, 2),
+        # the largest child so far: runs go smallest first, so each run's figure is its own
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "page_kib": round(page.stat().st_size / 1024, 1),
+        "load_average_1min_after": round(os.getloadavg()[0], 2),  # the machine is shared: other jobs slow it
+        "figures": json.loads(export.read_text())["figures"],
+    }
+    data.unlink()
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=100_000, help="the large run; a run of a tenth goes first")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "report-scale.json")
     args = parser.parse_args()
-    rng = random.Random(0)
     with tempfile.TemporaryDirectory() as folder:
-        data = Path(folder) / "pairs.jsonl"
-        with data.open("w", encoding="utf-8") as handle:
-            for line in range(1, args.rows + 1):
-                handle.write(json.dumps(row(rng, line)) + "\n")
-        command = [sys.executable, "-m", "cai", "report", str(data), "-o", str(Path(folder) / "report.html")]
-        command += ["--json", str(Path(folder) / "figures.json"), "--flags-out", str(Path(folder) / "flags.jsonl")]
-        began = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True)
-        seconds = time.perf_counter() - began
-        if done.returncode != 0:
-            sys.exit(f"cai report failed ({done.returncode}):\n{done.stderr}")
-        result = {
-            "rows": args.rows,
-            "input_mib": round(data.stat().st_size / 2**20, 1),
-            "wall_seconds": round(seconds, 2),
-            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-            "page_kib": round((Path(folder) / "report.html").stat().st_size / 1024, 1),
-            "figures": json.loads((Path(folder) / "figures.json").read_text())["figures"],
-            "cpu": cpu(),
-            "command": "cai report DATA -o report.html --json figures.json --flags-out flags.jsonl",
-        }
+        runs = [run(rows, Path(folder)) for rows in (args.rows // 10, args.rows)]
+    result = {
+        "command": "cai report DATA -o report.html --json figures.json --flags-out flags.jsonl",
+        "cpu": cpu(),
+        "runs": runs,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "figures"}, indent=2))
+    for item in runs:
+        print({k: v for k, v in item.items() if k != "figures"})
+    print(result["cpu"])
 
 
 if __name__ == "__main__":

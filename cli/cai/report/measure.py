@@ -106,15 +106,19 @@ def measure(raw: RawPair, markers: Markers) -> Pair:
     pair.truncated_b = _cut(raw.finish_b)
     reasons = [r.critique_finish_reason for r in raw.rounds if r.critique_finish_reason is not None]
     pair.critiques, pair.critiques_cut = len(reasons), sum(r == "length" for r in reasons)
-    pair.refusal_a, pair.refusal_b = markers.found("refusal", raw.a), markers.found("refusal", raw.b)
-    pair.moralising_a, pair.moralising_b = markers.found("moralising", raw.a), markers.found("moralising", raw.b)
+    plain_a, plain_b = signals.plain(raw.a), signals.plain(raw.b)
+    pair.refusal_a, pair.refusal_b = markers.found_in("refusal", plain_a), markers.found_in("refusal", plain_b)
+    pair.moralising_a = markers.found_in("moralising", plain_a)
+    pair.moralising_b = markers.found_in("moralising", plain_b)
     tokens_a, tokens_b = signals.words(raw.a), signals.words(raw.b)
     stems = signals.content_stems(signals.words(raw.prompt))
     pair.drift_a, pair.drift_b = signals.drifted(stems, tokens_a), signals.drifted(stems, tokens_b)
     grams_a, grams_b = signals.grams(tokens_a), signals.grams(tokens_b)
-    pair.repetition_a, pair.repetition_b = signals.repetition(grams_a), signals.repetition(grams_b)
+    distinct_a, distinct_b = set(grams_a), set(grams_b)
+    pair.repetition_a = signals.repetition(grams_a, distinct_a)
+    pair.repetition_b = signals.repetition(grams_b, distinct_b)
     pair.empty = not raw.a.strip() or not raw.b.strip()
-    pair.near_duplicate = signals.near_duplicate(raw.a, raw.b, grams_a, grams_b)
+    pair.near_duplicate = signals.near_duplicate(raw.a, raw.b, distinct_a, distinct_b)
     return pair
 
 

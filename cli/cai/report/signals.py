@@ -17,7 +17,6 @@ from cai.errors import InputError
 WORD = re.compile(r"[a-z][a-z']*")
 STEM = 5  # words compared by their first 5 letters: "cleaner" and "cleaning" share "clean"
 MIN_PROMPT_WORDS = 3  # drift is only judged when the prompt has this many content words
-REPEAT_N = 3  # repetition is measured on word 3-grams
 REPEAT_FLAG = 0.3  # a side whose 3-grams are more than 30 % repeats is degenerate
 MIN_REPEAT_GRAMS = 10  # too short to judge below this many 3-grams
 NEAR_DUPLICATE = 0.8  # Jaccard similarity of the two sides' 3-gram sets
@@ -43,8 +42,15 @@ class Markers:
         self.phrases = {kind: tuple(sorted({_plain(p) for p in phrases.get(kind, ())})) for kind in MARKER_KINDS}
 
     def found(self, kind: str, text: str) -> bool:
-        plain = _plain(text)
+        return self.found_in(kind, _plain(text))
+
+    def found_in(self, kind: str, plain: str) -> bool:
+        """`found` on a text already lowered by `plain` (one lowering per side for both kinds)."""
         return any(phrase in plain for phrase in self.phrases[kind])
+
+
+def plain(text: str) -> str:
+    return _plain(text)
 
 
 def _plain(text: str) -> str:
@@ -97,20 +103,19 @@ def drifted(prompt_stems: set[str], tokens: list[str]) -> bool | None:
     return prompt_stems.isdisjoint(content_stems(tokens))
 
 
-def grams(tokens: list[str]) -> list[tuple[str, ...]]:
-    return [tuple(tokens[i : i + REPEAT_N]) for i in range(len(tokens) - REPEAT_N + 1)]
+def grams(tokens: list[str]) -> list[tuple[str, str, str]]:
+    return list(zip(tokens, tokens[1:], tokens[2:], strict=False))
 
 
-def repetition(side_grams: list[tuple[str, ...]]) -> float:
+def repetition(side_grams: list[tuple[str, str, str]], distinct: set[tuple[str, str, str]]) -> float:
     """Share of 3-grams that repeat an earlier one (0 = none, → 1 = one phrase looping)."""
     if len(side_grams) < MIN_REPEAT_GRAMS:
         return 0.0
-    return 1 - len(set(side_grams)) / len(side_grams)
+    return 1 - len(distinct) / len(side_grams)
 
 
-def near_duplicate(a: str, b: str, a_grams: list[tuple[str, ...]], b_grams: list[tuple[str, ...]]) -> bool:
-    """The two sides say nearly the same thing: a pair that teaches (almost) nothing."""
+def near_duplicate(a: str, b: str, a_grams: set[tuple[str, str, str]], b_grams: set[tuple[str, str, str]]) -> bool:
+    """The two sides say nearly the same thing (3-gram sets' Jaccard): a pair that teaches (almost) nothing."""
     if not a_grams or not b_grams:
         return " ".join(a.lower().split()) == " ".join(b.lower().split())
-    sa, sb = set(a_grams), set(b_grams)
-    return len(sa & sb) / len(sa | sb) >= NEAR_DUPLICATE
+    return len(a_grams & b_grams) / len(a_grams | b_grams) >= NEAR_DUPLICATE
