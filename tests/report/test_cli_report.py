@@ -205,6 +205,15 @@ def test_bad_input_is_a_clear_error_with_exit_2(pairs: Path, tmp_path: Path, cas
     assert not (tmp_path / "r.html").exists()
 
 
+def test_bad_input_leaves_no_flags_file(pairs: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(pairs.read_text() + "{not json\n")
+    flags = tmp_path / "flags.jsonl"
+    code, _, stderr = cai("report", str(broken), "-o", str(tmp_path / "r.html"), "--flags-out", str(flags))
+    assert code == EXIT_INPUT, stderr
+    assert list(tmp_path.glob("flags.jsonl*")) == []
+
+
 def test_report_package_imports_no_engine_and_help_stays_light() -> None:
     code = (
         "import sys, cai.app, cai.report.run, cai.report.page, cai.report.plots, cai.report.gates; "

@@ -81,8 +81,14 @@ def _flags_writer(target: str | None) -> Iterator[IO[str] | None]:
     else:
         path = Path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as handle:
-            yield handle
+        partial = path.with_name(path.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8") as handle:
+                yield handle
+        except BaseException:
+            partial.unlink(missing_ok=True)  # bad input half way: no half-written flags file
+            raise
+        partial.replace(path)
 
 
 def _write(path: Path, text: str) -> None:
