@@ -226,3 +226,13 @@ def test_report_package_imports_no_engine_and_help_stays_light() -> None:
     report_only = "import sys, cai.report.run, cai.report.page, cai.report.plots; print('cai.engine' in sys.modules)"
     shown = subprocess.run([sys.executable, "-c", report_only], env=env, capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "False"
+
+
+def test_reads_stdin(pairs: Path, tmp_path: Path) -> None:
+    export = tmp_path / "figures.json"
+    result = CliRunner().invoke(
+        app, ["report", "-", "-o", str(tmp_path / "r.html"), "--json", str(export)], input=pairs.read_text()
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(export.read_text())
+    assert data["inputs"] == ["<stdin>"] and data["figures"]["pairs"] == 4
