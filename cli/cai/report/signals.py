@@ -15,7 +15,7 @@ from typing import Any
 from cai.errors import InputError
 
 WORD = re.compile(r"[a-z][a-z']*")
-STEM = 5  # words compared by their first 5 letters: "cleaner" and "cleaning" share "clean"
+STEM = 5  # words compared by their first 5 letters: "cleaner" and "cleaning" share "clean"; "tools" is "tool"
 MIN_PROMPT_WORDS = 3  # drift is only judged when the prompt has this many content words
 REPEAT_FLAG = 0.3  # a side whose 3-grams are more than 30 % repeats is degenerate
 MIN_REPEAT_GRAMS = 10  # too short to judge below this many 3-grams
@@ -92,8 +92,8 @@ def words(text: str) -> list[str]:
 
 
 def content_stems(tokens: list[str]) -> set[str]:
-    """Words of 4+ letters that are not stopwords, cut to their first letters (a crude stemmer)."""
-    return {w[:STEM] for w in tokens if len(w) >= 4 and w not in STOPWORDS}
+    """Words of 4+ letters that are not stopwords, without a plural s, cut to 5 letters (a crude stemmer)."""
+    return {w.removesuffix("s")[:STEM] for w in tokens if len(w) >= 4 and w not in STOPWORDS}
 
 
 def drifted(prompt_stems: set[str], tokens: list[str]) -> bool | None:
