@@ -236,3 +236,9 @@ def test_reads_stdin(pairs: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     data = json.loads(export.read_text())
     assert data["inputs"] == ["<stdin>"] and data["figures"]["pairs"] == 4
+
+
+def test_a_figure_equal_to_its_bound_passes(pairs: Path, tmp_path: Path) -> None:
+    page = str(tmp_path / "r.html")
+    code, _, stderr = cai("report", str(pairs), "-o", page, "--max", "length_bias=0.75", "--min", "length_bias=0.75")
+    assert code == 0, stderr

@@ -64,7 +64,7 @@ def delta_length_vs_margin(delta: Sequence[float], margins: Sequence[float]) -> 
         return None
     figure = _figure()
     ax = figure.add_subplot()
-    ax.scatter(_stride(delta), _stride(margins), s=14, alpha=0.6, color="#4c72b0", linewidths=0)
+    ax.scatter(_stride(delta), _stride(margins), s=18, alpha=0.7, color="#4c72b0", linewidths=0)
     ax.axhline(0, color="#999", linewidth=1)
     ax.axvline(0, color="#999", linewidth=1)
     _label(ax, "Δlength = chars(chosen) − chars(rejected)", "margin")
@@ -77,7 +77,7 @@ def chosen_vs_rejected_length(len_a: Sequence[float], len_b: Sequence[float]) ->
     figure = _figure(4.2, 3.8)
     ax = figure.add_subplot()
     xs, ys = _stride(len_b), _stride(len_a)
-    ax.scatter(xs, ys, s=14, alpha=0.6, color="#dd8452", linewidths=0)
+    ax.scatter(xs, ys, s=18, alpha=0.7, color="#dd8452", linewidths=0)
     top = max(max(xs), max(ys), 1)
     ax.plot([0, top], [0, top], color="#999", linewidth=1, label="same length")
     ax.legend(loc="upper left", frameon=False)
