@@ -21,6 +21,7 @@ from cai.interrupts import graceful_interrupts
 from cai.judge import JudgeSettings
 from cai.pipeline import EngineFactory, ReviseJob, build_engine, run_revise
 from cai.records import InputFormat
+from cai.report.cli import report
 from cai.review.cli import review_app
 from cai.scoring import ScoreJob, ScoreSummary, run_score
 
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 app.add_typer(constitution_app, name="constitution")
 app.add_typer(model_app, name="model")
+app.command("report")(report)
 app.add_typer(review_app, name="review")
 
 T = TypeVar("T")

@@ -1,0 +1,93 @@
+"""The report page in a real headless browser: it renders, every plot is drawn, no console error, no request.
+
+Chromium comes from the system packages (`make system` installs Debian's); Playwright drives it
+through `executable_path` — its own browser download is never used. The page is checked by its DOM,
+not by searching the HTML text. Set CAI_REPORT_SCREENSHOT=FILE to keep the screenshot (that is how
+docs/images/report.png was made); otherwise it goes to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cai.report.references import SIGNALS
+from cai.report.run import ReportJob, run_report
+from tests.report.builders import synthetic_rows, write_rows
+from tests.report.test_cli_report import AGREEMENT
+
+pytestmark = pytest.mark.browser
+PLOTS = (
+    "margin_histogram",
+    "delta_length_vs_margin",
+    "chosen_vs_rejected_length",
+    "per_principle",
+    "reliability",
+    "length_by_round",
+)
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Chromium is missing: `make system` installs it (apt-get install chromium)"
+    return found
+
+
+@pytest.fixture
+def page_file(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    data = write_rows(tmp_path / "pairs.jsonl", synthetic_rows(400))
+    agreement = tmp_path / "agreement.json"
+    agreement.write_text(json.dumps(AGREEMENT))
+    page, export = tmp_path / "report.html", tmp_path / "figures.json"
+    run_report(ReportJob((str(data),), page, json_out=export, agreement=agreement))
+    return page, json.loads(export.read_text())
+
+
+def test_page_renders_offline_with_every_plot(page_file: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    page_path, exported = page_file
+    url = page_path.as_uri()
+    problems: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium(), args=LAUNCH_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1200, "height": 900}, offline=True)
+            page = context.new_page()
+            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}"))
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(url, wait_until="load")
+
+            assert page.title().startswith("cai report")
+            for name in PLOTS:
+                figure = page.locator(f"#plot-{name}")
+                assert figure.get_attribute("data-empty") == "no", name
+                box = figure.locator("svg").bounding_box()
+                assert box is not None and box["width"] > 200 and box["height"] > 150, (name, box)
+            assert page.locator("#signals tr[data-name]").count() == len(SIGNALS)
+            assert page.locator("#signals tr.warn[data-name=length_bias]").count() == 1
+            embedded = json.loads(page.locator("#cai-report-data").text_content() or "")
+            assert embedded == exported  # the page carries the same data --json writes
+            shot = Path(os.environ.get("CAI_REPORT_SCREENSHOT") or tmp_path / "report.png")
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+        finally:
+            browser.close()
+    assert problems == []
+    assert requests == [url]  # the page itself, nothing else: no CDN, no font, no image fetched
