@@ -4,17 +4,48 @@ Each record's work is a flow, a generator that yields its next Request and is se
 `drive` keeps up to `window` flows in flight on one engine, submits each request the moment it
 exists and starts the next record as soon as one ends, so the engine's batch stays full across
 stages and chunks (a pass-by-pass loop idles while the last long answer of a stage finishes).
+
+A flow may also yield `Parallel(subflows)`: the subflows run side by side and the flow is sent the
+list of their return values once all have ended. The judge uses it to ask a pair's remaining
+principles at once after the first has put the shared prompt into the prefix cache.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator
-from typing import TypeVar
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from cai.engine import Engine, Generation, Request
+from cai.engine import Engine, Request
 
 T = TypeVar("T")
-Flow = Generator[Request, Generation, None]
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Run these subflows side by side; the yielding flow gets their return values, in order."""
+
+    flows: Sequence[Flow]
+
+
+Flow = Generator[Request | Parallel, Any, Any]
+
+
+@dataclass
+class _Join:
+    parent: _Node
+    results: list[Any]
+    waiting: int
+
+
+@dataclass
+class _Node:
+    """A running flow: a record's own (`item` set) or a subflow of a Parallel (`join` set)."""
+
+    flow: Flow
+    item: Any = None
+    join: _Join | None = None
+    slot: int = 0
 
 
 def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Iterator[T]:
@@ -22,29 +53,55 @@ def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Itera
     if window < 1:
         raise ValueError(f"window must be at least 1, not {window}")
     source = iter(flows)
-    in_flight: dict[int, tuple[T, Flow]] = {}
-    outgoing: list[tuple[T, Flow, Request]] = []
+    in_flight: dict[int, _Node] = {}
+    outgoing: list[tuple[_Node, Request]] = []
     ended: list[T] = []
+    running = 0  # records started and not yet ended
 
-    def advance(item: T, flow: Flow, reply: Generation | None) -> None:
+    def advance(node: _Node, reply: Any) -> None:
+        nonlocal running
         try:
-            request = flow.send(reply)  # type: ignore[arg-type]  # None starts a fresh generator
-        except StopIteration:
-            ended.append(item)
+            step = node.flow.send(reply)
+        except StopIteration as stop:
+            if node.join is None:
+                ended.append(node.item)
+                running -= 1
+            else:
+                _finish(node, stop.value)
             return
-        outgoing.append((item, flow, request))
+        if isinstance(step, Parallel):
+            _fork(node, step)
+        else:
+            outgoing.append((node, step))
+
+    def _finish(node: _Node, value: Any) -> None:
+        join = node.join
+        assert join is not None
+        join.results[node.slot] = value
+        join.waiting -= 1
+        if join.waiting == 0:
+            advance(join.parent, join.results)
+
+    def _fork(node: _Node, parallel: Parallel) -> None:
+        if not parallel.flows:
+            advance(node, [])
+            return
+        join = _Join(node, [None] * len(parallel.flows), len(parallel.flows))
+        for slot, flow in enumerate(parallel.flows):
+            advance(_Node(flow, join=join, slot=slot), None)
 
     exhausted = False
     while True:
-        while len(in_flight) + len(outgoing) < window and not exhausted:  # the flows still running
+        while running < window and not exhausted:
             started = next(source, None)
             if started is None:
                 exhausted = True
             else:
-                advance(*started, None)
+                running += 1
+                advance(_Node(started[1], item=started[0]), None)
         if outgoing:  # one submit per round of replies: a batch-only engine sees whole waves
-            tickets = engine.submit([request for _, _, request in outgoing])
-            in_flight.update(zip(tickets, ((item, flow) for item, flow, _ in outgoing), strict=True))
+            tickets = engine.submit([request for _, request in outgoing])
+            in_flight.update(zip(tickets, (node for node, _ in outgoing), strict=True))
             outgoing.clear()
         yield from ended
         ended.clear()
@@ -53,8 +110,12 @@ def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Itera
                 return
             continue
         for ticket, generation in engine.collect():
-            item, flow = in_flight.pop(ticket)
-            advance(item, flow, generation)
+            advance(in_flight.pop(ticket), generation)
+
+
+def ask(request: Request) -> Flow:
+    """A subflow of one request, returning its Generation: for asking several at once with Parallel."""
+    return (yield request)
 
 
 def in_order(numbered: Iterable[tuple[int, T]]) -> Iterator[T]:

@@ -6,8 +6,8 @@ other (cai.option_scores; scoring both continuations is the fallback when a lett
 Both orders are asked and averaged, so position bias cancels, and K sampled principles are averaged
 (an ensemble). With chain of thought the model reasons first, then the option is read after its
 reasoning; those probabilities are clamped (default 0.4–0.6) because chain-of-thought labels are
-over-confident. Each pair is a flow (cai.flows): its requests go one after another, so the second
-principle onwards reads the conversation and both options from the prefix cache.
+over-confident. Each pair is a flow (cai.flows): per order, the first principle is asked alone and the
+others after it at once, so they read the conversation and both options from the prefix cache.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 
 from cai import events
 from cai.constitution import Constitution, Principle
-from cai.engine import Engine, Generation, Message, Request
+from cai.engine import Engine, Message, Request
 from cai.events import Report
-from cai.flows import drive
+from cai.flows import Flow, Parallel, ask, drive
 from cai.framing import ROLE_LABELS
 from cai.option_scores import (
     CONTINUATION,
@@ -176,7 +176,7 @@ class _Answer:
     reasoning: str = ""
 
 
-Asking = Generator[Request, Generation, _Answer]
+Asking = Generator[Request | Parallel, Any, _Answer]
 
 
 class PairwiseJudge:
@@ -199,7 +199,7 @@ class PairwiseJudge:
         """Every pair's flow on this judge's engine; verdicts in task order."""
         verdicts: dict[int, PairVerdict] = {}
 
-        def run(number: int, task: PairTask) -> Generator[Request, Generation, None]:
+        def run(number: int, task: PairTask) -> Flow:
             verdicts[number] = yield from self.flow(task)
 
         flows = ((number, run(number, task)) for number, task in enumerate(tasks))
@@ -207,17 +207,29 @@ class PairwiseJudge:
             pass
         return [verdicts[number] for number in range(len(tasks))]
 
-    def flow(self, task: PairTask) -> Generator[Request, Generation, PairVerdict]:
-        """Order by order, principle by principle: each order's K questions share everything but the last lines."""
+    def flow(self, task: PairTask) -> Generator[Request | Parallel, Any, PairVerdict]:
+        """Both orders side by side; in each, the first principle alone, then the others at once.
+
+        The first question of an order puts the conversation and both options into the prefix cache;
+        the other K-1 questions of that order differ only in their last lines and read it from there.
+        """
         principles = sample_comparisons(self.constitution, task.key, self.settings.principles)
-        answers: dict[tuple[str, bool], _Answer] = {}
-        for a_first in (True, False):
-            first, second = (task.a, task.b) if a_first else (task.b, task.a)
-            for principle in principles:
-                messages = judge_messages(question(task.conversation, principle, first, second, self.settings.cot))
-                answers[principle.id, a_first] = yield from self._ask(task.key, principle, a_first, messages)
-        verdicts = tuple(self._verdict(p, answers[p.id, True], answers[p.id, False]) for p in principles)
+        by_order = yield Parallel([self._order(task, principles, a_first) for a_first in (True, False)])
+        first, second = by_order
+        verdicts = tuple(self._verdict(p, a, b) for p, a, b in zip(principles, first, second, strict=True))
         return PairVerdict(verdicts, cot=self.settings.cot)
+
+    def _order(self, task: PairTask, principles: list[Principle], a_first: bool) -> Flow:
+        first, second = (task.a, task.b) if a_first else (task.b, task.a)
+        asks = [
+            self._ask(
+                task.key, p, a_first, judge_messages(question(task.conversation, p, first, second, self.settings.cot))
+            )
+            for p in principles
+        ]
+        head = yield from asks[0]
+        rest = (yield Parallel(asks[1:])) if len(asks) > 1 else []
+        return [head, *rest]
 
     def _ask(self, key: str, principle: Principle, a_first: bool, messages: tuple[Message, ...]) -> Asking:
         reasoning = ""
@@ -232,10 +244,10 @@ class PairwiseJudge:
         probability = next_token_probability(answer, OPTIONS)
         if probability is not None:
             return _Answer(probability, NEXT_TOKEN, reasoning)
-        scored = []
-        for option in OPTIONS:  # a letter missing from the top k: score both continuations instead
-            scored.append((yield option_request(messages, prefix + option, prompt_logprobs=True)))
-            self.report(events.scored("judge", scored[-1]))
+        # a letter missing from the top k: score both continuations instead
+        scored = yield Parallel([ask(option_request(messages, prefix + o, prompt_logprobs=True)) for o in OPTIONS])
+        for output in scored:
+            self.report(events.scored("judge", output))
         return _Answer(continuation_probability(*scored), CONTINUATION, reasoning)
 
     def _verdict(self, principle: Principle, first: _Answer, second: _Answer) -> PrincipleVerdict:

@@ -19,6 +19,7 @@ from cai import events
 from cai.constitution import Constitution, Principle
 from cai.engine import Engine, Generation, Message, Request
 from cai.events import Report
+from cai.flows import Parallel, ask
 from cai.framing import render_conversation
 from cai.judge import sample_comparisons
 from cai.revise import derived_seed
@@ -98,23 +99,29 @@ class PointwiseScorer:
         messages = self._messages(rubric_question(task.conversation, task.response, longest))
         return self.engine.prompt_tokens(messages) + self.max_tokens <= self.engine.max_model_len
 
-    def flow(self, task: PointTask) -> Generator[Request, Generation, PointVerdict]:
-        """One request per sampled principle, one after another (the response before them is cached)."""
+    def flow(self, task: PointTask) -> Generator[Request | Parallel, Any, PointVerdict]:
+        """The first principle alone, then the others at once: they find the response in the prefix cache."""
+        principles = sample_comparisons(self.constitution, task.key, self.principles)
+        requests = [self._request(task, principle) for principle in principles]
+        head = yield from ask(requests[0])
+        outputs = [head, *((yield Parallel([ask(r) for r in requests[1:]])) if len(requests) > 1 else [])]
         scores = []
-        for principle in sample_comparisons(self.constitution, task.key, self.principles):
-            output = yield Request(
-                messages=self._messages(rubric_question(task.conversation, task.response, principle)),
-                max_tokens=self.max_tokens,
-                temperature=0.0,
-                seed=derived_seed(task.key, f"rubric-{principle.id}"),
-                json_schema=RUBRIC_SCHEMA,
-            )
+        for principle, output in zip(principles, outputs, strict=True):
             self.report(events.done("rubric", 0, output, records=0))
             parsed = parse(output)
-            if isinstance(parsed, str):  # the row fails whole: its other principles are not asked
+            if isinstance(parsed, str):  # the first failure quarantines the row
                 return PointVerdict(failure=f"{principle.id}: {parsed}", raw=output.text)
             scores.append((principle.id, parsed))
         return PointVerdict(tuple(scores))
+
+    def _request(self, task: PointTask, principle: Principle) -> Request:
+        return Request(
+            messages=self._messages(rubric_question(task.conversation, task.response, principle)),
+            max_tokens=self.max_tokens,
+            temperature=0.0,
+            seed=derived_seed(task.key, f"rubric-{principle.id}"),
+            json_schema=RUBRIC_SCHEMA,
+        )
 
     @staticmethod
     def _messages(text: str) -> tuple[Message, ...]:

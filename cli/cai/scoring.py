@@ -19,7 +19,7 @@ from cai import constitution
 from cai.engine import Engine
 from cai.engine_args import parse_engine_args
 from cai.events import StageDone
-from cai.flows import Flow, drive, in_order
+from cai.flows import Flow, Parallel, drive, in_order
 from cai.judge import JudgeSettings, PairTask, PairVerdict, PairwiseJudge
 from cai.ledger import OutputPaths, plan_resume
 from cai.manifest import Manifest
@@ -301,8 +301,7 @@ class _Scorers:
         if not all(self.judge.fits(task) for task in tasks):
             outcome.quarantine = TOO_LONG
             return
-        for task in tasks:
-            outcome.verdicts.append((yield from self.judge.flow(task)))
+        outcome.verdicts = yield Parallel([self.judge.flow(task) for task in tasks])
         outcome.scores, outcome.extra = _rank(item, pairs, outcome.verdicts)
 
 

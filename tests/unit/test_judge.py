@@ -44,8 +44,9 @@ def test_a_letter_missing_from_the_top_k_falls_back_to_scoring_both_continuation
     (verdict,) = judge(engine, principles=1).judge([task("a good answer", "a bad answer")])
     assert verdict.p_a == pytest.approx(0.8)  # the same probability, read the slow way
     assert verdict.as_dict()["principles"][0]["method"] == {"a_first": CONTINUATION, "a_second": CONTINUATION}
-    kinds = [(r.logprobs is not None, r.prompt_logprobs) for r in engine.requests]
-    assert kinds == [(True, False), (False, True), (False, True)] * 2  # per order: next token, then A and B
+    reads, continuations = engine.batches  # both orders side by side: the next token, then "(A" and "(B"
+    assert [(r.logprobs, r.prompt_logprobs) for r in reads] == [(20, False)] * 2
+    assert [(r.logprobs, r.prompt_logprobs) for r in continuations] == [(None, True)] * 4
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -101,7 +102,8 @@ def test_chain_of_thought_reasons_first_and_is_clamped() -> None:
     for v in verdict.verdicts:
         assert v.p_a_first == 0.6 and v.p_a_second == 0.4  # 0.99 and 0.01 clamped
         assert v.reasoning == ("Option (A) is kinder.", "Option (A) is kinder.")
-    reasoning, reading = sure.requests[0::2], sure.requests[1::2]  # each question: reason, then read the letter
+    reasoning = [r for r in sure.requests if not r.continue_final]
+    reading = [r for r in sure.requests if r.continue_final]  # each question: reason, then read the letter
     assert all(r.logprobs is None and not r.continue_final for r in reasoning) and len(reasoning) == 4
     assert all(
         r.messages[-1]["content"] == "Option (A) is kinder.\nTherefore, the better response is (" for r in reading
@@ -117,12 +119,15 @@ def test_what_the_principles_share_comes_first_in_the_prompt() -> None:
     assert first.endswith(f"{one.comparison}\nAnswer with the letter of the better option.")  # the question last
 
 
-def test_a_pair_asks_order_by_order_so_each_order_rides_the_prefix_cache() -> None:
+def test_each_order_asks_its_first_principle_alone_then_the_rest_at_once() -> None:
+    """The first question of an order puts the shared prompt in the prefix cache; the others then read it."""
     engine = ScriptedEngine()
     judge(engine, principles=3).judge([task("x", "y")])
-    shown_first = [options(r)[0] for r in engine.requests]
-    assert shown_first == ["x", "x", "x", "y", "y", "y"]
-    assert len(engine.batches) == 6  # one request at a time: the next one finds the last one's prefix cached
+    first_wave, second_wave = engine.batches
+    assert [options(r)[0] for r in first_wave] == ["x", "y"]  # one question per order
+    assert sorted(options(r)[0] for r in second_wave) == ["x", "x", "y", "y"]  # the other two principles each
+    asked = {(options(r)[0], r.messages[-2]["content"].rsplit("\n", 2)[-2]) for r in engine.requests}
+    assert len(asked) == 6  # 3 principles x 2 orders, none twice
 
 
 def test_next_token_probability_counts_every_spelling_of_a_letter() -> None:

@@ -161,8 +161,8 @@ def test_revise_judge_labels_pairs_and_min_margin_drops(tmp_path: Path, fake_mod
 def test_score_crash_keeps_finished_chunks_and_resumes(tmp_path: Path, fake_model_dir: Path) -> None:
     rows = [{"id": i, "prompt": f"q{i}", "chosen": "a good one", "rejected": "meh"} for i in range(6)]
     with pytest.raises(RuntimeError, match="engine died"):
-        # two rows in flight, two requests each (both orders): rows 0-3 are done after four engine calls
-        score(tmp_path, rows, FailsOnCall(5), model=fake_model_dir, chunk_size=2, principles=1)
+        # two rows in flight, both orders of a row asked at once: rows 0-3 are done after two engine calls
+        score(tmp_path, rows, FailsOnCall(3), model=fake_model_dir, chunk_size=2, principles=1)
     assert [row["id"] for row in read(tmp_path / "scored.jsonl")] == [0, 1, 2, 3]
     assert json.loads((tmp_path / "scored.manifest.json").read_text())["status"] == "interrupted"
     resumed = ScriptedEngine()
