@@ -80,6 +80,25 @@ def test_agreement_json_on_stdout_and_gates_exit_3_listing_each_failure(tmp_path
     assert code == 0
 
 
+def test_report_computes_the_same_agreement_from_the_review_and_gates_on_it(tmp_path: Path) -> None:
+    review = sampled(tmp_path)
+    items = read_jsonl(review)
+    rows = [{"item": it["item"], "label": "A" if it["shown_A"] == "a" else "B", "reviewer": "ana"} for it in items]
+    write_jsonl(tmp_path / "review.labels.ana.jsonl", rows)
+    code, stdout, _ = cai("review", "agreement", str(review), "--json", "-")
+    expected = json.loads(stdout)
+    export, page = tmp_path / "figures.json", tmp_path / "report.html"
+    args = ("report", str(tmp_path / "pairs.jsonl"), "-o", str(page), "--json", str(export), "--review", str(review))
+    code, _, stderr = cai(*args, "--min", f"agreement={expected['agreement']}")
+    assert code == 0, stderr
+    figures = json.loads(export.read_text())["figures"]
+    assert figures["agreement"] == expected["agreement"] and figures["reviewed"] == expected["reviewed"] == 6
+    code, _, stderr = cai(*args, "--min", "agreement=0.99")
+    assert code == EXIT_GATE and "agreement is" in stderr
+    code, _, stderr = cai(*args, "--agreement", str(export))
+    assert code == 2 and "not both" in stderr
+
+
 def test_labels_for_unknown_items_and_duplicates(tmp_path: Path) -> None:
     review = sampled(tmp_path)
     first = read_jsonl(review)[0]["item"]

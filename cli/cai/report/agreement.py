@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,17 @@ def load_agreement(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         raise InputError(f"{path}: cannot read the agreement file ({exc.strerror or exc})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: the agreement file is not JSON ({exc})") from None
+    return checked_agreement(path, data)
+
+
+def review_agreement(review: Path, labels: Sequence[Path]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The same figures computed from a review file and its labels, as `cai review agreement` does."""
+    from cai.review.agreement import agreement_figures
+
+    return checked_agreement(review, agreement_figures(review, labels))
+
+
+def checked_agreement(path: Path, data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected the object `cai review agreement --json` writes")
     missing = [name for name in (*AGREEMENT_NAMES, *AGREEMENT_INTERVALS, "reliability") if name not in data]

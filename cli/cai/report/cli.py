@@ -31,6 +31,14 @@ def report(
     agreement: Annotated[
         Path | None, typer.Option(help="Judge–human agreement JSON written by `cai review agreement --json`.")
     ] = None,
+    review: Annotated[
+        Path | None,
+        typer.Option(help="A `cai review` file: judge–human agreement is computed from it and its labels files."),
+    ] = None,
+    labels: Annotated[
+        list[Path] | None,
+        typer.Option(help="With --review: labels files (default: every REVIEW.labels.*.jsonl beside it)."),
+    ] = None,
     maximum: Annotated[
         list[str] | None, typer.Option("--max", help="Gate: fail (exit 3) if figure NAME is above VALUE. NAME=VALUE.")
     ] = None,
@@ -56,7 +64,9 @@ def report(
 
     def work() -> None:
         gates = parse_gates(maximum or (), minimum or ())
-        result = run_report(ReportJob(tuple(data), page, json_out, flags_out, markers, agreement))
+        result = run_report(
+            ReportJob(tuple(data), page, json_out, flags_out, markers, agreement, review, tuple(labels or ()))
+        )
         console.print(_table(result))
         console.print(f"page {page}", markup=False, soft_wrap=True)
         check_gates(gates, result.figures)

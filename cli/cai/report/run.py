@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from cai import __version__
 from cai.errors import InputError
-from cai.report.agreement import load_agreement
+from cai.report.agreement import load_agreement, review_agreement
 from cai.report.figures import Report, Tally
 from cai.report.measure import measure
 from cai.report.rows import Pointwise, read_files
@@ -32,6 +32,8 @@ class ReportJob:
     flags_out: str | None = None  # a path, or "-" for stdout
     markers: Path | None = None
     agreement: Path | None = None
+    review: Path | None = None  # a `cai review` file: its agreement is computed here, from `labels`
+    labels: tuple[Path, ...] = ()
 
 
 def run_report(job: ReportJob) -> Report:
@@ -42,7 +44,11 @@ def run_report(job: ReportJob) -> Report:
         if path != "-" and not Path(path).is_file():
             raise InputError(f"{path}: no such file")
     markers = load_markers(job.markers)
+    if job.agreement is not None and job.review is not None:
+        raise InputError("give --agreement (a saved figures file) or --review (computed now), not both")
     agreement = load_agreement(job.agreement) if job.agreement is not None else None
+    if job.review is not None:
+        agreement = review_agreement(job.review, job.labels)
     tally = Tally()
     with _flags_writer(job.flags_out) as flags:
         for item in read_files(list(job.inputs)):
