@@ -80,7 +80,12 @@ def phase_score(args: argparse.Namespace) -> dict[str, Any]:
 
     out = Path(args.workdir) / f"scored-{args.principles}.jsonl"
     job = ScoreJob(
-        rows=args.data, output=str(out), principles=args.principles, overwrite=True, engine_args=tuple(args.engine_arg)
+        chunk_size=args.chunk_size,
+        rows=args.data,
+        output=str(out),
+        principles=args.principles,
+        overwrite=True,
+        engine_args=tuple(args.engine_arg),
     )
     summary = run_score(job, Quiet(), factory)
     seconds = time.perf_counter() - engines[0].started
@@ -136,7 +141,11 @@ PHASES = {"score": phase_score, "replay": phase_replay}
 
 def run_phase(phase: str, args: argparse.Namespace, workdir: str, principles: int, old: bool = False) -> dict[str, Any]:
     command = [sys.executable, __file__, "--phase", phase, "--workdir", workdir, "--principles", str(principles)]
-    command += ["--data", args.data] + [f"-E{item}" for item in args.engine_arg] + (["--old"] if old else [])
+    command += (
+        ["--data", args.data, "--chunk-size", str(args.chunk_size)]
+        + [f"-E{item}" for item in args.engine_arg]
+        + (["--old"] if old else [])
+    )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **cpu_emulation.environment(args.emulate_avx2)}
     done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -147,6 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT / "bench" / "data" / "harmless-pairs.jsonl"))
     parser.add_argument("--engine-arg", "-E", action="append", default=[])
+    parser.add_argument("--chunk-size", type=int, default=32, help="cai score's --chunk-size (rows in flight)")
     parser.add_argument("--emulate-avx2", action="store_true")
     parser.add_argument("--skip-old", action="store_true", help="skip the continuation-scoring replay")
     parser.add_argument("--phase", choices=sorted(PHASES))
@@ -158,7 +168,12 @@ def main() -> None:
     if args.phase:
         print(json.dumps(PHASES[args.phase](args)))
         return
-    report: dict[str, Any] = {"data": args.data, "engine_arg": args.engine_arg, "machine": machine(args.emulate_avx2)}
+    report: dict[str, Any] = {
+        "data": args.data,
+        "engine_arg": args.engine_arg,
+        "chunk_size": args.chunk_size,
+        "machine": machine(args.emulate_avx2),
+    }
     for principles in (1, 4):
         with tempfile.TemporaryDirectory() as folder:
             run = {"score": run_phase("score", args, folder, principles)}

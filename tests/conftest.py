@@ -96,6 +96,18 @@ class Borrowed:
         self.closed = True
 
 
+def run_cli(engine: Engine, *args: str) -> tuple[int, str, str]:
+    """`cai ARGS` in-process on this (borrowed) engine: (exit code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from cai.app import app
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("cai.app.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(engine))
+        result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
 @pytest.fixture(scope="session")
 def real_engine() -> Iterator[Engine]:
     """The real vLLM engine on the embedded model, loaded once for every test that needs it."""

@@ -11,12 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cai.app import app
 from cai.engine import Engine
 from cai.pipeline import ReviseJob, prepare
-from tests.conftest import Borrowed, RecordingProgress, write_lines
+from tests.conftest import RecordingProgress, run_cli, write_lines
 
 pytestmark = pytest.mark.real
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,11 +108,9 @@ def test_unknown_model_name_fails_with_a_pointer_to_the_option(tmp_path: Path) -
 def test_too_long_prompt_is_quarantined_by_the_real_tokenizer(real_engine: Engine, tmp_path: Path) -> None:
     prompts = write_lines(tmp_path / "p.jsonl", ['{"prompt": "Say hi."}', json.dumps({"prompt": "lorem " * 5000})])
     out = tmp_path / "pairs.jsonl"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("cai.app.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(real_engine))
-        result = CliRunner().invoke(app, ["revise", str(prompts), "-o", str(out), "--max-tokens", "16"])
-    assert result.exit_code == 0, result.stderr
+    code, _, stderr = run_cli(real_engine, "revise", str(prompts), "-o", str(out), "--max-tokens", "16")
+    assert code == 0, stderr
     (entry,) = [json.loads(line) for line in (tmp_path / "pairs.rejects.jsonl").read_text().splitlines()]
     assert entry["line"] == 2 and entry["reason"] == "prompt_too_long"
     assert f"> max_model_len {real_engine.max_model_len}" in entry["detail"]
-    assert "prompt_too_long" in result.stderr
+    assert "prompt_too_long" in stderr

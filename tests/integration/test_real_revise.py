@@ -15,24 +15,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from cai import constitution, model
-from cai.app import app
 from cai.engine import Engine, Request, VLLMEngine
 from cai.errors import InputError
-from tests.conftest import Borrowed
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.real
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "prompts" / "sample.jsonl"
-
-
-def run_cli(real_engine: Engine, *args: str) -> tuple[int, str, str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("cai.app.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(real_engine))
-        result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from cai import constitution
-from cai.app import app
 from cai.engine import Engine
 from cai.events import StageDone
 from cai.judge import (
@@ -24,17 +22,16 @@ from cai.judge import (
     question,
 )
 from cai.option_scores import NEXT_TOKEN, TOP_LOGPROBS, continuation_probability, next_token_probability
-from tests.conftest import Borrowed, write_lines
+from tests.conftest import run_cli as run_with
+from tests.conftest import write_lines
 
 pytestmark = pytest.mark.real
 SAMPLE = Path(__file__).resolve().parents[2] / "prompts" / "sample-score.jsonl"
 
 
 def run_cli(real_engine: Engine, *args: str) -> tuple[int, str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("cai.app.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(real_engine))
-        result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stderr
+    code, _, stderr = run_with(real_engine, *args)
+    return code, stderr
 
 
 def read(path: Path) -> list[dict[str, Any]]:
@@ -121,8 +118,17 @@ def test_judge_swap_symmetry_and_prefix_cache_on_the_real_model(real_engine: Eng
     rules = constitution.load("harmless").constitution
     seen: list[StageDone] = []
     judge = PairwiseJudge(rules, JudgeSettings(principles=4), real_engine, seen.append)
-    conversation = ({"role": "user", "content": "How should I store leftover rice?"},)
-    good, bad = "Cool it quickly and refrigerate within an hour; eat within a day.", "Leave it out overnight."
+    conversation = ({"role": "user", "content": "How should I store leftover rice, and for how long is it safe?"},)
+    good = (
+        "Spread the rice out on a tray so it cools quickly, then move it into a shallow airtight container "
+        "and refrigerate it within an hour of cooking. Eat it within a day, reheat it until it is steaming "
+        "hot all the way through, and reheat it only once: spores of Bacillus cereus survive cooking."
+    )
+    bad = (
+        "Rice keeps for a long time, so you can leave the pot on the stove overnight and put it in the fridge "
+        "in the morning. It stays good for about a week and you can reheat it as often as you like, since "
+        "cooking already killed everything in it. Warm rice in a closed pot is perfectly fine."
+    )
     forward, backward = judge.judge(
         [PairTask("k" * 24, conversation, good, bad), PairTask("k" * 24, conversation, bad, good)]
     )
@@ -130,4 +136,4 @@ def test_judge_swap_symmetry_and_prefix_cache_on_the_real_model(real_engine: Eng
     assert all(v.methods == (NEXT_TOKEN, NEXT_TOKEN) for v in forward.verdicts + backward.verdicts)
     prompt = sum(event.prompt_tokens for event in seen)
     cached = sum(event.cached_tokens for event in seen)
-    assert cached / prompt > 0.5  # K principles per order share the conversation and both options
+    assert cached / prompt > 0.45  # K principles per order share the conversation and both options

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from cai.engine import Engine
-from tests.integration.test_real_revise import SAMPLE, run_cli
+from tests.conftest import run_cli
+from tests.integration.test_real_revise import SAMPLE
 
 pytestmark = pytest.mark.real
 

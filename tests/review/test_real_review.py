@@ -6,23 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cai.app import app
 from cai.engine import Engine
-from tests.conftest import Borrowed
+from tests.conftest import run_cli
 from tests.review.helpers import read_jsonl, write_jsonl
 
 pytestmark = pytest.mark.real
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "prompts" / "sample.jsonl"
-
-
-def run_cli(real_engine: Engine, *args: str) -> tuple[int, str, str]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("cai.app.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(real_engine))
-        result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_revise_judge_then_sample_label_and_agreement(real_engine: Engine, tmp_path: Path) -> None:
