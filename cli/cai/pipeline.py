@@ -17,25 +17,24 @@ from typing import Any, Protocol
 from cai import constitution
 from cai.engine import Engine, VLLMEngine
 from cai.engine_args import parse_engine_args
-from cai.events import Report, StageDone
-from cai.flows import Flow, drive, in_order
-from cai.judge import JudgeSettings, PairTask, PairVerdict, PairwiseJudge
+from cai.events import StageDone
+from cai.flows import drive, in_order
+from cai.judge import JudgeSettings, PairwiseJudge
+from cai.judged import JudgedRecord, destination, record_flow
 from cai.ledger import OutputPaths, Plan, plan_resume
 from cai.manifest import Manifest
-from cai.output import JsonlWriter, Provenance, as_reject, preference_row
+from cai.output import JsonlWriter, Provenance, preference_row
 from cai.preflight import check_bad_rows, check_paths, resolve_model
 from cai.records import (
     MAX_ROW_BYTES,
     InputFormat,
     Record,
-    Reject,
     chunks,
     fingerprint,
     record_key,
     scan,
-    truncate,
 )
-from cai.revise import ReviseRunner, ReviseSettings, Revision
+from cai.revise import ReviseRunner, ReviseSettings
 from cai.tally import Tally
 
 PROMPT_FORMAT_VERSION = 1
@@ -192,14 +191,6 @@ def loaded_engine(
         engine.close()
 
 
-@dataclass
-class _Record:
-    """A record's state in flight, and the judge's verdict on its pair (with --judge)."""
-
-    state: Revision
-    verdict: PairVerdict | None = None
-
-
 def _generate(
     run: Prepared, engine: Engine, progress: Progress, summary: Summary, pairs: JsonlWriter, rejects: JsonlWriter
 ) -> None:
@@ -213,14 +204,14 @@ def _generate(
     mode = "critique" if run.settings.critique else "direct"
     provenance = Provenance(run.loaded.constitution.name, run.loaded.sha256, run.model_label, run.settings.seed, mode)
     # lazily: a record's state exists from its start until its row is written, not for the whole run
-    records = (_Record(runner.start(record)) for record in run.plan.todo)
-    flows = (((number, record), _flow(record, runner, judge, on_stage)) for number, record in enumerate(records))
+    records = (JudgedRecord(runner.start(record)) for record in run.plan.todo)
+    flows = (((number, record), record_flow(record, runner, judge, on_stage)) for number, record in enumerate(records))
     generating = time.perf_counter()
     try:
         finished = in_order(drive(engine, flows, window=run.job.chunk_size))
         for chunk in chunks(finished, run.job.chunk_size):
             for record in chunk:
-                entry = _entry(record, run.job.min_margin, summary)
+                entry = destination(record, run.job.min_margin, summary)
                 if entry is None:
                     pairs.write(preference_row(record.state, provenance))
                     summary.pairs_out += 1
@@ -231,36 +222,6 @@ def _generate(
             rejects.commit()
     finally:
         summary.generate_seconds = time.perf_counter() - generating
-
-
-def _flow(record: _Record, runner: ReviseRunner, judge: PairwiseJudge | None, report: Report) -> Flow:
-    """The record's rounds, then (with --judge) the verdict on (final, initial) in the same flow: no barrier."""
-    yield from runner.flow(record.state)
-    if judge is None:
-        return
-    state = record.state
-    if as_reject(state) is None:
-        task = PairTask(state.record.key, state.record.row.conversation(), state.current, state.initial)
-        if judge.fits(task):
-            record.verdict = yield from judge.flow(task)
-            state.judge = record.verdict.as_dict()
-        else:
-            state.quarantine = ("prompt_too_long", "judge: the comparison prompt exceeds max_model_len")
-    report(StageDone("judge", 0, 1, 0, 0, 0))
-
-
-def _entry(record: _Record, min_margin: float | None, summary: Summary) -> Reject | None:
-    """Where the record goes: None for a pair; a reject entry, or a drop below --min-margin."""
-    entry = as_reject(record.state)
-    verdict = record.verdict
-    if entry is not None or verdict is None:
-        return entry
-    summary.observe(verdict)
-    if min_margin is None or verdict.margin >= min_margin:
-        return None
-    state = record.state
-    detail = f"the judge's margin for the revision is {verdict.margin:.3f} < --min-margin {min_margin}"
-    return Reject(state.record.line, "judge_margin", detail, truncate(state.record.raw()), state.record.key, "dropped")
 
 
 def _parameters(

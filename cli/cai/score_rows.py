@@ -12,6 +12,7 @@ user's metadata survives. Only the keys below are read:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -97,3 +98,15 @@ def _text(data: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise BadRow("invalid_row", f"{name}: expected a non-empty string")
     return value
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A validated input row with its key."""
+
+    line: int
+    row: ScoreRow
+    key: str
+
+    def raw(self) -> bytes:
+        return json.dumps(self.row.data, ensure_ascii=False).encode()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,16 +19,17 @@ from cai import constitution
 from cai.engine import Engine
 from cai.engine_args import parse_engine_args
 from cai.events import StageDone
-from cai.flows import Flow, Parallel, drive, in_order
-from cai.judge import JudgeSettings, PairTask, PairVerdict, PairwiseJudge
+from cai.flows import drive, in_order
+from cai.judge import JudgeSettings, PairwiseJudge
 from cai.ledger import OutputPaths, plan_resume
 from cai.manifest import Manifest
 from cai.output import JsonlWriter
 from cai.pipeline import EngineFactory, Progress, build_engine, loaded_engine, note_resume
-from cai.pointwise import PointTask, PointwiseScorer
+from cai.pointwise import PointwiseScorer
 from cai.preflight import check_bad_rows, check_paths, resolve_model
 from cai.records import MAX_ROW_BYTES, Reject, chunks, fingerprint, scan_rows, truncate
-from cai.score_rows import ScoreRow, read_score_row
+from cai.score_flows import Outcome, RowScorers
+from cai.score_rows import Scored, ScoreRow, read_score_row
 from cai.tally import Tally
 
 SCORE_FORMAT_VERSION = 1
@@ -53,18 +54,6 @@ class ScoreJob:
     overwrite: bool = False
     max_bad_rows: int = 10
     max_row_bytes: int = MAX_ROW_BYTES
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A validated input row with its key."""
-
-    line: int
-    row: ScoreRow
-    key: str
-
-    def raw(self) -> bytes:
-        return json.dumps(self.row.data, ensure_ascii=False).encode()
 
 
 @dataclass
@@ -193,17 +182,6 @@ class _ScoreWriter:
         self.rejects.commit()
 
 
-@dataclass
-class _Outcome:
-    """What one row's flow found: scores (and extra columns) to write, or why it is quarantined."""
-
-    item: Scored
-    scores: dict[str, Any] | None = None
-    extra: dict[str, Any] | None = None
-    quarantine: tuple[str, str, bytes | None] | None = None
-    verdicts: list[PairVerdict] = field(default_factory=list)
-
-
 def _score_all(
     job: ScoreJob,
     rules: constitution.Constitution,
@@ -220,13 +198,13 @@ def _score_all(
         progress.advance(event)
 
     settings = JudgeSettings(job.principles, job.cot, job.clamp, job.cot_max_tokens, job.temperature)
-    scorers = _Scorers(
+    scorers = RowScorers(
         PairwiseJudge(rules, settings, engine, on_stage),
         PointwiseScorer(rules, job.principles, job.rubric_max_tokens, engine, on_stage),
         on_stage,
     )
     progress.begin({kind: sum(i.row.kind == kind for i in todo) for kind in ("pointwise", "pairwise", "rank")})
-    outcomes = (_Outcome(item) for item in todo)
+    outcomes = (Outcome(item) for item in todo)
     flows = (((number, outcome), scorers.flow(outcome)) for number, outcome in enumerate(outcomes))
     for chunk in chunks(in_order(drive(engine, flows, window=job.chunk_size)), job.chunk_size):
         for outcome in chunk:
@@ -234,7 +212,7 @@ def _score_all(
         writer.commit()
 
 
-def _write(outcome: _Outcome, writer: _ScoreWriter, summary: ScoreSummary) -> None:
+def _write(outcome: Outcome, writer: _ScoreWriter, summary: ScoreSummary) -> None:
     for verdict in outcome.verdicts:
         summary.observe(verdict)
     if outcome.quarantine is not None:
@@ -247,88 +225,3 @@ def _write(outcome: _Outcome, writer: _ScoreWriter, summary: ScoreSummary) -> No
         summary.labelled += 1
         summary.agreements += outcome.scores["agrees_with_label"]
     writer.scored(outcome.item, outcome.scores, outcome.extra)
-
-
-TOO_LONG = ("prompt_too_long", "the judge's prompt + max tokens exceed the model's max_model_len", None)
-
-
-@dataclass
-class _Scorers:
-    judge: PairwiseJudge
-    pointwise: PointwiseScorer
-    report: Callable[[StageDone], None]
-
-    def flow(self, outcome: _Outcome) -> Flow:
-        """The row's requests one after another; its progress bar moves once the row is done."""
-        kind = outcome.item.row.kind
-        if kind == "pointwise":
-            yield from self._pointwise(outcome)
-        elif kind == "pairwise":
-            yield from self._pairwise(outcome)
-        else:
-            yield from self._ranked(outcome)
-        self.report(StageDone(kind, 0, 1, 0, 0, 0))
-
-    def _pointwise(self, outcome: _Outcome) -> Flow:
-        row = outcome.item.row
-        task = PointTask(outcome.item.key, row.conversation, row.responses[0])
-        if not self.pointwise.fits(task):
-            outcome.quarantine = TOO_LONG
-            return
-        verdict = yield from self.pointwise.flow(task)
-        if verdict.failure is not None:
-            outcome.quarantine = ("unparseable_score", verdict.failure, verdict.raw.encode())
-        else:
-            outcome.scores = verdict.as_dict()
-
-    def _pairwise(self, outcome: _Outcome) -> Flow:
-        row = outcome.item.row
-        task = PairTask(outcome.item.key, row.conversation, *row.responses)
-        if not self.judge.fits(task):
-            outcome.quarantine = TOO_LONG
-            return
-        verdict = yield from self.judge.flow(task)
-        outcome.verdicts.append(verdict)
-        outcome.scores = verdict.as_dict()
-        if row.labelled:
-            outcome.scores["agrees_with_label"] = verdict.p_a > 0.5
-
-    def _ranked(self, outcome: _Outcome) -> Flow:
-        item = outcome.item
-        responses = item.row.responses
-        pairs = [(i, j) for i in range(len(responses)) for j in range(i + 1, len(responses))]
-        tasks = [PairTask(f"{item.key}:{i}-{j}", item.row.conversation, responses[i], responses[j]) for i, j in pairs]
-        if not all(self.judge.fits(task) for task in tasks):
-            outcome.quarantine = TOO_LONG
-            return
-        outcome.verdicts = yield Parallel([self.judge.flow(task) for task in tasks])
-        outcome.scores, outcome.extra = _rank(item, pairs, outcome.verdicts)
-
-
-def _rank(
-    item: Scored, pairs: list[tuple[int, int]], verdicts: list[PairVerdict]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Win rate per response (mean P(beats each other)); best vs worst becomes chosen vs rejected."""
-    count = len(item.row.responses)
-    wins = [0.0] * count
-    for (i, j), verdict in zip(pairs, verdicts, strict=True):
-        wins[i] += verdict.p_a
-        wins[j] += 1 - verdict.p_a
-    rates = [w / (count - 1) for w in wins]
-    best = max(range(count), key=lambda i: rates[i])
-    worst = min((i for i in range(count) if i != best), key=lambda i: rates[i])
-    scores = {
-        "win_rate": [round(r, 6) for r in rates],
-        "best": best,
-        "worst": worst,
-        "pairs": [{"a": i, "b": j, **v.as_dict()} for (i, j), v in zip(pairs, verdicts, strict=True)],
-    }
-    chosen, rejected = item.row.responses[best], item.row.responses[worst]
-    if item.row.conversational:
-        extra: dict[str, Any] = {
-            "chosen": [{"role": "assistant", "content": chosen}],
-            "rejected": [{"role": "assistant", "content": rejected}],
-        }
-    else:
-        extra = {"chosen": chosen, "rejected": rejected}
-    return scores, extra
