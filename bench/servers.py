@@ -40,11 +40,11 @@ from throughput import machine, sample_prompts  # noqa: E402
 def workload(count: int, max_tokens: int) -> list[Any]:
     from cai.engines import Request
 
-    rows = [json.loads(line)["prompt"] for line in sample_prompts(count)]
-    return [
-        Request(messages=({"role": "user", "content": text},), max_tokens=max_tokens, seed=i, affinity=i)
-        for i, text in enumerate(rows)
+    rows = [json.loads(line) for line in sample_prompts(count)]
+    chats = [
+        tuple(row["messages"]) if "messages" in row else ({"role": "user", "content": row["prompt"]},) for row in rows
     ]
+    return [Request(messages=chat, max_tokens=max_tokens, seed=i, affinity=i) for i, chat in enumerate(chats)]
 
 
 def timed(engine: Any, requests: list[Any]) -> dict[str, Any]:
@@ -103,10 +103,27 @@ def rss_mb() -> float:
     return 0.0
 
 
+def drain(engine: Any, requests: list[Any], window: int) -> int:
+    """Keep `window` requests in flight (as cai's records do) until all are answered; the output tokens."""
+    pending = iter(requests)
+    in_flight = len(engine.submit([r for _, r in zip(range(window), pending, strict=False)]))
+    tokens = 0
+    while in_flight:
+        done = engine.collect()
+        tokens += sum(generation.output_tokens for _, generation in done)
+        in_flight += len(engine.submit([r for _, r in zip(range(len(done)), pending, strict=False)])) - len(done)
+    return tokens
+
+
 def part_scaling(args: argparse.Namespace) -> dict[str, Any]:
     from cai.engines.server import ServerEngine
 
-    results: dict[str, Any] = {"rate_per_server": args.rate, "seconds_per_run": args.seconds, "runs": []}
+    results: dict[str, Any] = {
+        "rate_per_server": args.rate,
+        "reply_tokens": args.reply_tokens,
+        "seconds_per_run": args.seconds,
+        "runs": [],
+    }
     base = None
     for n in (1, 2, 4, 8, 16):
         child = subprocess.Popen(
@@ -119,8 +136,8 @@ def part_scaling(args: argparse.Namespace) -> dict[str, Any]:
         try:
             assert child.stdout is not None
             urls = child.stdout.readline().split()
-            count = int(n * args.rate * args.seconds / args.max_tokens)
-            requests = workload(count, args.max_tokens)
+            count = int(n * args.rate * args.seconds / args.reply_tokens)
+            requests = workload(count, args.reply_tokens)
             engine = ServerEngine(urls, "fake-served", 100_000)
             peak = [rss_mb()]
             stop = threading.Event()
@@ -132,7 +149,7 @@ def part_scaling(args: argparse.Namespace) -> dict[str, Any]:
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
             started = time.perf_counter()
-            outputs = engine.generate(requests)
+            tokens = drain(engine, requests, window=n * engine.settings.concurrency)
             seconds = time.perf_counter() - started
             stop.set()
             sampler.join()
@@ -140,7 +157,7 @@ def part_scaling(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             child.kill()
             child.wait()
-        rate = sum(o.output_tokens for o in outputs) / seconds
+        rate = tokens / seconds
         base = base or rate
         run = {
             "servers": n,
@@ -159,7 +176,8 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--rate", type=float, default=2000.0, help="scaling: tokens/s of each fake server")
-    parser.add_argument("--seconds", type=float, default=4.0, help="scaling: about how long each run lasts")
+    parser.add_argument("--seconds", type=float, default=20.0, help="scaling: about how long each run lasts")
+    parser.add_argument("--reply-tokens", type=int, default=256, help="scaling: tokens in each fake reply")
     parser.add_argument("--skip", choices=["real", "scaling"], action="append", default=[])
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "servers.json")

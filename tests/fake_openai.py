@@ -46,9 +46,12 @@ class FakeServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> FakeServer:
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> FakeServer:
+        """Listen on a free port, on a loop of its own or on `loop` (already running in another thread)."""
         ready = threading.Event()
-        loop = asyncio.new_event_loop()
+        if loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, daemon=True, name=f"fake-openai-{id(self)}").start()
         self._loop = loop
 
         async def serve() -> None:
@@ -56,7 +59,6 @@ class FakeServer:
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
 
-        threading.Thread(target=loop.run_forever, daemon=True, name=f"fake-openai-{id(self)}").start()
         asyncio.run_coroutine_threadsafe(serve(), loop)
         if not ready.wait(10):
             raise RuntimeError("the fake server did not start")

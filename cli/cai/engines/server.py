@@ -1,6 +1,6 @@
 """ServerEngine: the engine protocol over one or many `vllm serve` servers (OpenAI-compatible API).
 
-`submit` hands requests to an asyncio loop in a background thread (one `httpx.AsyncClient`);
+`submit` hands requests to an asyncio loop in a background thread (one `httpx.AsyncClient` per server);
 `collect` waits on a queue of finished requests. Each ticket comes back exactly once: a retry, on
 the same server or another, continues the same ticket, and a late reply to an abandoned attempt
 is never read. Scheduling (stickiness, least load, taking a failing server out) is `cai.engines.pool`.
@@ -74,8 +74,12 @@ class ServerEngine:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="cai-servers", daemon=True)
         self._thread.start()
-        limits = httpx.Limits(max_connections=self.settings.concurrency * len(urls), max_keepalive_connections=None)
-        self._client: httpx.AsyncClient = self._call(self._make_client(timeout, limits))
+        # one connection pool per server, as large as its concurrency: a request never waits inside httpx, and
+        # httpcore's pool, which scans its connections for every request, stays small however many servers
+        limits = httpx.Limits(max_connections=self.settings.concurrency, max_keepalive_connections=None)
+        self._clients: dict[str, httpx.AsyncClient] = {
+            server.url: self._call(self._make_client(timeout, limits)) for server in self._pool.servers
+        }
 
     @property
     def servers(self) -> list[Server]:
@@ -158,7 +162,8 @@ class ServerEngine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._client.aclose()
+        for client in self._clients.values():
+            await client.aclose()
 
     # --- on the loop thread ---
 
@@ -205,7 +210,7 @@ class ServerEngine:
                 raise _Retry("taken out while the request waited")
             server.busy += 1
             try:
-                post = self._client.post(f"{server.url}/v1/chat/completions", json=body)
+                post = self._clients[server.url].post(f"{server.url}/v1/chat/completions", json=body)
                 response = await asyncio.wait_for(post, self.settings.timeout)  # a whole reply, not per read
             except (TimeoutError, httpx.TimeoutException) as exc:
                 raise _Retry(f"no reply in time ({type(exc).__name__})") from exc
