@@ -36,7 +36,8 @@ from throughput import machine  # noqa: E402
 
 
 def phase_score(args: argparse.Namespace) -> dict[str, Any]:
-    from cai.engine import Engine, Generation, Request, VLLMEngine
+    from cai.engines import Engine, Generation, Request
+    from cai.engines.vllm import VLLMEngine
     from cai.events import StageDone
     from cai.scoring import ScoreJob, run_score
 

@@ -56,7 +56,8 @@ def sample_prompts(count: int) -> list[str]:
 
 def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
     """Run cai revise with a tracing engine; write the trace (each request with its pass) for the others."""
-    from cai.engine import Engine, Generation, Request, VLLMEngine
+    from cai.engines import Engine, Generation, Request
+    from cai.engines.vllm import VLLMEngine
     from cai.events import StageDone
     from cai.pipeline import ReviseJob, run_revise
 
@@ -160,8 +161,8 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
 def _llm(engine_args: list[str]) -> Any:
     """A raw vllm.LLM with exactly the settings cai's engine uses."""
     from cai import model
-    from cai.engine import engine_defaults
     from cai.engine_args import coerce_engine_args, parse_engine_args
+    from cai.engines.vllm import engine_defaults
 
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")

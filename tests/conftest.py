@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cai.engine import Engine, Generation, Request
+from cai.engines import Engine, Generation, Request
 from cai.events import StageDone
 from tests.fakes import ScriptedEngine
 
@@ -112,7 +112,7 @@ def run_cli(engine: Engine, *args: str) -> tuple[int, str, str]:
 def real_engine() -> Iterator[Engine]:
     """The real vLLM engine on the embedded model, loaded once for every test that needs it."""
     from cai import model
-    from cai.engine import VLLMEngine
+    from cai.engines.vllm import VLLMEngine
     from cai.preflight import resolve_model
 
     path, label = resolve_model(None, lambda message: None)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from cai.engine import Generation, Request
+from cai.engines import Generation, Request
 
 Responder = Callable[[Request], str]
 OptionScorer = Callable[[Request], float]

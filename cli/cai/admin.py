@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -81,3 +82,39 @@ def model_info() -> None:
     width = max(len(key) for key in facts)
     for key, value in facts.items():
         typer.echo(f"{key:<{width}}  {value}")
+
+
+@model_app.command("serve")
+def model_serve(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to bind; 0.0.0.0 to accept other machines.")] = "127.0.0.1",
+    engine_arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--engine-arg", "-E", help="Any `vllm serve` setting as KEY=VALUE, repeatable (-E max_num_seqs=32)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the vllm serve command instead of running it.")
+    ] = False,
+) -> None:
+    """Serve the embedded model with `vllm serve` and cai's CPU defaults; runs until stopped (Ctrl-C).
+
+    cai revise / score then use it with --server http://HOST:PORT, and write the same rows as in-process.
+    """
+    from cai.engine_args import parse_engine_args
+    from cai.engines.launch import serve_command, serve_env, shown
+    from cai.preflight import resolve_model
+
+    def command() -> list[str]:
+        overrides = parse_engine_args(engine_arg or ())
+        err = stderr_console()
+        folder, label = resolve_model(None, lambda message: err.print(f"cai: {message}"))  # the in-process label
+        return serve_command(folder, label, host, port, overrides)
+
+    argv = guarded(command)
+    if dry_run:
+        typer.echo(shown(argv))
+        return
+    stderr_console().print(f"cai: {shown(argv)}")
+    os.execve(argv[0], argv, serve_env())  # vLLM takes over this process: signals reach it directly

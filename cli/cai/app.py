@@ -19,7 +19,8 @@ from cai.console import RichProgress, score_table, stderr_console, summary_table
 from cai.guard import guarded
 from cai.interrupts import graceful_interrupts
 from cai.judge import JudgeSettings
-from cai.pipeline import EngineFactory, ReviseJob, build_engine, run_revise
+from cai.pipeline import ReviseJob, build_engine, run_revise
+from cai.preflight import EngineFactory
 from cai.records import InputFormat
 from cai.report.cli import report
 from cai.review.cli import review_app
@@ -61,7 +62,12 @@ ConstitutionOption = Annotated[
 ]
 ModelOption = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="Local model folder or a model name vLLM can load. Default: embedded SmolLM2."),
+    typer.Option(
+        "--model",
+        "-m",
+        help="Local model folder or a model name vLLM can load (with --server: the served model's name). "
+        "Default: embedded SmolLM2 (with --server: the one model the servers serve).",
+    ),
 ]
 EngineArgOption = Annotated[
     list[str] | None,
@@ -70,6 +76,20 @@ EngineArgOption = Annotated[
         "-E",
         help="Any vLLM engine argument as KEY=VALUE, repeatable (e.g. -E max_num_seqs=32 -E dtype=float32).",
     ),
+]
+ServerOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--server",
+        help="A vLLM server (http://HOST:PORT, from vllm serve or cai model serve) to run on instead of "
+        "in-process; repeatable. Also: --servers-file, or the CAI_SERVERS environment variable.",
+    ),
+]
+ServersFileOption = Annotated[
+    str | None, typer.Option("--servers-file", help="A file of server URLs, one per line (# comments).")
+]
+ServerConcurrencyOption = Annotated[
+    int, typer.Option(min=1, help="With --server: requests in flight per server (match its max_num_seqs).")
 ]
 RejectsOption = Annotated[
     str | None, typer.Option(help="Quarantine file for rows that give no output. Default: OUT.rejects.jsonl.")
@@ -119,6 +139,9 @@ def revise(
         int, typer.Option(min=1, help="Records in flight on the engine at once; output is flushed every N rows.")
     ] = 64,
     engine_arg: EngineArgOption = None,
+    server: ServerOption = None,
+    servers_file: ServersFileOption = None,
+    server_concurrency: ServerConcurrencyOption = 64,
     input_format: Annotated[str, typer.Option(help="auto (by extension, else by content), jsonl or text.")] = "auto",
     rejects: RejectsOption = None,
     overwrite: OverwriteOption = False,
@@ -160,6 +183,9 @@ def revise(
         seed=seed,
         chunk_size=chunk_size,
         engine_args=tuple(engine_arg or ()),
+        servers=tuple(server or ()),
+        servers_file=servers_file,
+        server_concurrency=server_concurrency,
         input_format=_input_format(input_format),
         rejects=rejects,
         overwrite=overwrite,
@@ -196,6 +222,9 @@ def score(
     seed: Annotated[int, typer.Option(help="Seeds principle sampling and reasoning (with the row's key).")] = 0,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows per batch; output is flushed after each.")] = 32,
     engine_arg: EngineArgOption = None,
+    server: ServerOption = None,
+    servers_file: ServersFileOption = None,
+    server_concurrency: ServerConcurrencyOption = 64,
     stats_json: Annotated[
         Path | None, typer.Option(help="Also write the run's counts and reliability figures here as JSON.")
     ] = None,
@@ -230,6 +259,9 @@ def score(
         seed=seed,
         chunk_size=chunk_size,
         engine_args=tuple(engine_arg or ()),
+        servers=tuple(server or ()),
+        servers_file=servers_file,
+        server_concurrency=server_concurrency,
         rejects=rejects,
         overwrite=overwrite,
         max_bad_rows=max_bad_rows,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cai.engine import Generation
+from cai.engines import Generation
 
 
 @dataclass(frozen=True)

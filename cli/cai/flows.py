@@ -13,10 +13,10 @@ principles at once after the first has put the shared prompt into the prefix cac
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from cai.engine import Engine, Request
+from cai.engines import Engine, Request
 
 T = TypeVar("T")
 
@@ -46,6 +46,7 @@ class _Node:
     item: Any = None
     join: _Join | None = None
     slot: int = 0
+    record: int = 0  # the record this flow works for; its subflows share it (Request.affinity)
 
 
 def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Iterator[T]:
@@ -57,6 +58,7 @@ def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Itera
     outgoing: list[tuple[_Node, Request]] = []
     ended: list[T] = []
     running = 0  # records started and not yet ended
+    started_count = 0
 
     def advance(node: _Node, reply: Any) -> None:
         nonlocal running
@@ -72,7 +74,7 @@ def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Itera
         if isinstance(step, Parallel):
             _fork(node, step)
         else:
-            outgoing.append((node, step))
+            outgoing.append((node, step if step.affinity is not None else replace(step, affinity=node.record)))
 
     def _finish(node: _Node, value: Any) -> None:
         join = node.join
@@ -88,7 +90,7 @@ def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Itera
             return
         join = _Join(node, [None] * len(parallel.flows), len(parallel.flows))
         for slot, flow in enumerate(parallel.flows):
-            advance(_Node(flow, join=join, slot=slot), None)
+            advance(_Node(flow, join=join, slot=slot, record=node.record), None)
 
     exhausted = False
     while True:
@@ -98,7 +100,8 @@ def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Itera
                 exhausted = True
             else:
                 running += 1
-                advance(_Node(started[1], item=started[0]), None)
+                started_count += 1
+                advance(_Node(started[1], item=started[0], record=started_count), None)
         if outgoing:  # one submit per round of replies: a batch-only engine sees whole waves
             tickets = engine.submit([request for _, request in outgoing])
             in_flight.update(zip(tickets, (node for node, _ in outgoing), strict=True))

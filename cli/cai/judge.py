@@ -20,7 +20,7 @@ from typing import Any
 
 from cai import events
 from cai.constitution import Constitution, Principle
-from cai.engine import Engine, Message, Request
+from cai.engines import Engine, Message, Request
 from cai.events import Report
 from cai.flows import Flow, Parallel, ask, drive
 from cai.framing import ROLE_LABELS

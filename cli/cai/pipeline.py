@@ -9,14 +9,15 @@ here prints: progress and notes go through the `Progress` callbacks the CLI laye
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from cai import constitution
-from cai.engine import Engine, VLLMEngine
 from cai.engine_args import parse_engine_args
+from cai.engines import Engine
+from cai.engines.vllm import VLLMEngine
 from cai.events import StageDone
 from cai.flows import drive, in_order
 from cai.judge import JudgeSettings, PairwiseJudge
@@ -24,7 +25,7 @@ from cai.judged import JudgedRecord, destination, record_flow
 from cai.ledger import OutputPaths, Plan, plan_resume
 from cai.manifest import Manifest
 from cai.output import JsonlWriter, Provenance, preference_row
-from cai.preflight import check_bad_rows, check_paths, resolve_model
+from cai.preflight import EngineFactory, check_bad_rows, check_paths, resolve_engine
 from cai.records import (
     MAX_ROW_BYTES,
     InputFormat,
@@ -56,6 +57,9 @@ class ReviseJob:
     seed: int = 0
     chunk_size: int = 64
     engine_args: tuple[str, ...] = ()
+    servers: tuple[str, ...] = ()  # --server URLs (with --servers-file and CAI_SERVERS): vLLM servers, not in-process
+    servers_file: str | None = None
+    server_concurrency: int = 64  # requests in flight per server
     input_format: InputFormat = "auto"
     rejects: str | None = None
     overwrite: bool = False
@@ -87,9 +91,6 @@ class Progress(Protocol):
     def advance(self, event: StageDone) -> None: ...
 
 
-EngineFactory = Callable[[str, Mapping[str, str], str], Engine]
-
-
 def build_engine(model_path: str, engine_args: Mapping[str, str], label: str) -> Engine:
     return VLLMEngine(model_path, engine_args, model_name=label)
 
@@ -108,11 +109,12 @@ class Prepared:
     model_label: str
     parameters: dict[str, Any]
     plan: Plan[Record]
+    engine_factory: EngineFactory
 
 
 def run_revise(job: ReviseJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> Summary:
     started = time.perf_counter()
-    run = prepare(job, progress)
+    run = prepare(job, progress, engine_factory)
     summary = Summary(
         rows_in=run.plan.input_rows,
         already_done=run.plan.already_done,
@@ -122,7 +124,7 @@ def run_revise(job: ReviseJob, progress: Progress, engine_factory: EngineFactory
     )
     note_resume(run.plan, progress)
     if not run.plan.nothing_to_do(run.paths):  # else: no engine, no write, files stay byte-identical
-        execute(run, progress, engine_factory, summary, started)
+        execute(run, progress, run.engine_factory, summary, started)
     summary.wall_seconds = time.perf_counter() - started
     return summary
 
@@ -134,7 +136,7 @@ def note_resume(plan: Plan[Any], progress: Progress) -> None:
         progress.note(f"resuming: {plan.already_done} of {plan.input_rows} rows are already done")
 
 
-def prepare(job: ReviseJob, progress: Progress) -> Prepared:
+def prepare(job: ReviseJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> Prepared:
     """Validate options, constitution and every input row; find what an earlier run already did."""
     loaded = constitution.load(job.constitution)
     settings = _settings(job, loaded.constitution.defaults)
@@ -143,7 +145,9 @@ def prepare(job: ReviseJob, progress: Progress) -> Prepared:
     check_paths(job.prompts, paths)
     scanned = scan(job.prompts, job.input_format, job.max_row_bytes)
     check_bad_rows(scanned, job.max_bad_rows)
-    model_path, model_label = resolve_model(job.model, progress.note)
+    model_path, model_label, engine_factory = resolve_engine(
+        job.model, job.servers, job.servers_file, engine_args, progress.note, engine_factory, job.server_concurrency
+    )
     parameters = _parameters(loaded, model_label, settings, job.judge, job.min_margin)
     run_key = fingerprint(parameters)
     records = [Record(line, row, record_key(row, run_key)) for line, row in scanned.rows]
@@ -159,6 +163,7 @@ def prepare(job: ReviseJob, progress: Progress) -> Prepared:
         model_label=model_label,
         parameters=parameters,
         plan=plan,
+        engine_factory=engine_factory,
     )
 
 

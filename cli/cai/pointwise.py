@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cai import events
 from cai.constitution import Constitution, Principle
-from cai.engine import Engine, Generation, Message, Request
+from cai.engines import Engine, Generation, Message, Request
 from cai.events import Report
 from cai.flows import Parallel, ask
 from cai.framing import render_conversation

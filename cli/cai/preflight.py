@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cai import model
 from cai.errors import InputError
 from cai.ledger import OutputPaths
 from cai.records import Scan
+
+if TYPE_CHECKING:
+    from cai.engines import Engine
+
+EngineFactory = Callable[[str, Mapping[str, str], str], "Engine"]
+
+
+def resolve_engine(
+    model_name: str | None,
+    servers: Sequence[str],
+    servers_file: str | None,
+    engine_args: Mapping[str, str],
+    note: Callable[[str], None],
+    factory: EngineFactory,
+    concurrency: int = 64,
+) -> tuple[str, str, EngineFactory]:
+    """(model path, row label, engine factory): in-process vLLM, or the servers given (checked here, exit 2)."""
+    from cai.engines.probe import check_servers, server_urls  # httpx loads only for runs on servers
+
+    urls = server_urls(servers, servers_file)
+    if not urls:
+        path, label = resolve_model(model_name, note)
+        return path, label, factory
+    if engine_args:
+        raise InputError(
+            f"-E/--engine-arg {next(iter(engine_args))}: with --server the engine settings belong to the servers "
+            "(give them to vllm serve, or to cai model serve -E)"
+        )
+    fleet = check_servers(urls, model_name)
+    note(f"{len(urls)} server(s) ready, vLLM {', '.join(sorted(set(fleet.versions)))}, serving {fleet.model}")
+
+    def connect(path: str, args: Mapping[str, str], label: str) -> Engine:
+        from dataclasses import replace
+
+        from cai.engines import server
+
+        settings = replace(server.DEFAULT_SETTINGS, concurrency=concurrency)
+        return server.ServerEngine(fleet.urls, fleet.model, fleet.max_model_len, settings, note)
+
+    return ",".join(fleet.urls), fleet.model, connect
 
 
 def resolve_model(requested: str | None, note: Callable[[str], None]) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from cai import events, framing
 from cai.constitution import Constitution, Principle
-from cai.engine import Engine, Generation, Message, Request
+from cai.engines import Engine, Generation, Message, Request
 from cai.events import Report
 from cai.flows import Flow
 from cai.records import Record

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from cai.engine import Message
+from cai.engines import Message
 from cai.records import BadRow, ChatMessage
 
 Kind = Literal["pointwise", "pairwise", "rank"]

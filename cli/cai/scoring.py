@@ -16,17 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cai import constitution
-from cai.engine import Engine
 from cai.engine_args import parse_engine_args
+from cai.engines import Engine
 from cai.events import StageDone
 from cai.flows import drive, in_order
 from cai.judge import JudgeSettings, PairwiseJudge
 from cai.ledger import OutputPaths, plan_resume
 from cai.manifest import Manifest
 from cai.output import JsonlWriter
-from cai.pipeline import EngineFactory, Progress, build_engine, loaded_engine, note_resume
+from cai.pipeline import Progress, build_engine, loaded_engine, note_resume
 from cai.pointwise import PointwiseScorer
-from cai.preflight import check_bad_rows, check_paths, resolve_model
+from cai.preflight import EngineFactory, check_bad_rows, check_paths, resolve_engine
 from cai.records import MAX_ROW_BYTES, Reject, chunks, fingerprint, scan_rows, truncate
 from cai.score_flows import Outcome, RowScorers
 from cai.score_rows import Scored, ScoreRow, read_score_row
@@ -50,6 +50,9 @@ class ScoreJob:
     seed: int = 0
     chunk_size: int = 32
     engine_args: tuple[str, ...] = ()
+    servers: tuple[str, ...] = ()  # as ReviseJob
+    servers_file: str | None = None
+    server_concurrency: int = 64  # requests in flight per server
     rejects: str | None = None
     overwrite: bool = False
     max_bad_rows: int = 10
@@ -92,7 +95,9 @@ def run_score(job: ScoreJob, progress: Progress, engine_factory: EngineFactory =
     check_paths(job.rows, paths)
     scanned = scan_rows(job.rows, "jsonl", job.max_row_bytes, read_score_row)
     check_bad_rows(scanned, job.max_bad_rows)
-    model_path, model_label = resolve_model(job.model, progress.note)
+    model_path, model_label, engine_factory = resolve_engine(
+        job.model, job.servers, job.servers_file, engine_args, progress.note, engine_factory, job.server_concurrency
+    )
     parameters = _parameters(job, loaded, model_label)
     run_key = fingerprint(parameters)
     items = [Scored(line, row, _key(row, run_key)) for line, row in scanned.rows]

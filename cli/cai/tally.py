@@ -13,7 +13,7 @@ from cai.events import StageDone
 from cai.records import Reject
 
 if TYPE_CHECKING:
-    from cai.engine import Engine
+    from cai.engines import Engine
     from cai.judge import PairVerdict
 
 

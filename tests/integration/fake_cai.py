@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 from cai import app as cli
-from cai.engine import Generation, Request
+from cai.engines import Generation, Request
 from tests.fakes import ScriptedEngine
 
 

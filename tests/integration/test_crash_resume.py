@@ -27,7 +27,7 @@ def start(args: list[str], delay: float = 0.03) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.integration.fake_cai", "revise", *args, "-q"],
         cwd=Path.cwd(),  # the test's own folder (conftest), never the checkout
-        env={**os.environ, "CAI_FAKE_DELAY": str(delay), "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "CAI_FAKE_DELAY": str(delay), "PYTHONPATH": os.pathsep.join([str(ROOT / "cli"), str(ROOT)])},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

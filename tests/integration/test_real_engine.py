@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cai.engine import Engine, Request
+from cai.engines import Engine, Request
 
 pytestmark = pytest.mark.real
 

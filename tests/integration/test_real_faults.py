@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cai.engine import Engine
+from cai.engines import Engine
 from cai.pipeline import ReviseJob, prepare
 from tests.conftest import RecordingProgress, run_cli, write_lines
 

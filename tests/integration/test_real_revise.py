@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from cai import constitution, model
-from cai.engine import Engine, Request, VLLMEngine
+from cai.engines import Engine, Request
+from cai.engines.vllm import VLLMEngine
 from cai.errors import InputError
 from tests.conftest import run_cli
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cai import constitution
-from cai.engine import Engine
+from cai.engines import Engine
 from cai.events import StageDone
 from cai.judge import (
     ANSWER_PREFIX,

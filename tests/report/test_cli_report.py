@@ -223,7 +223,7 @@ def test_report_package_imports_no_engine_and_help_stays_light() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "cli"), str(ROOT)])}
     shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]"
-    report_only = "import sys, cai.report.run, cai.report.page, cai.report.plots; print('cai.engine' in sys.modules)"
+    report_only = "import sys, cai.report.run, cai.report.page, cai.report.plots; print('cai.engines' in sys.modules)"
     shown = subprocess.run([sys.executable, "-c", report_only], env=env, capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "False"
 

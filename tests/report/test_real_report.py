@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cai.engine import Engine
+from cai.engines import Engine
 from tests.conftest import run_cli
 from tests.integration.test_real_revise import SAMPLE
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cai.engine import Engine
+from cai.engines import Engine
 from tests.conftest import run_cli
 from tests.review.helpers import read_jsonl, write_jsonl
 

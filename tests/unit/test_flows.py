@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cai.engine import Generation, Request
+from cai.engines import Generation, Request
 from cai.flows import Flow, drive, in_order
 from cai.pipeline import ReviseJob, run_revise
 from tests.conftest import RecordingProgress, write_lines

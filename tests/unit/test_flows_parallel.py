@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cai.engine import Request
+from cai.engines import Request
 from cai.flows import Flow, Parallel, ask, drive
 from tests.fakes import ScriptedEngine
 

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from cai import constitution
-from cai.engine import Generation, Request
+from cai.engines import Generation, Request
 from cai.judge import JudgeSettings, PairTask, PairwiseJudge, question, sample_comparisons
 from cai.option_scores import CONTINUATION, NEXT_TOKEN, continuation_probability, next_token_probability
 from tests.fakes import ScriptedEngine, biased, options, prefers_good

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cai.engine import Request
+from cai.engines import Request
 from cai.errors import InputError
 from cai.pipeline import ReviseJob, Summary, run_revise
 from tests.conftest import RecordingProgress, write_lines

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cai import constitution
-from cai.engine import Request
+from cai.engines import Request
 from cai.pipeline import ReviseJob, run_revise
 from cai.revise import derived_seed, sample_principles
 from tests.conftest import RecordingProgress, write_lines

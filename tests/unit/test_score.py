@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cai.engine import Request
+from cai.engines import Request
 from cai.judge import JudgeSettings
 from cai.pipeline import ReviseJob, run_revise
 from cai.records import BadRow

@@ -1,4 +1,4 @@
-"""The one engine protocol every pass talks to, and VLLMEngine, the real implementation.
+"""VLLMEngine: the engine protocol on vLLM's offline `LLM` in this process, and its CPU / GPU defaults.
 
 Only this module imports vLLM, and only when an engine is built, so `cai --help` stays instant.
 One engine instance is built per run and serves every pass, so the model loads once and vLLM's
@@ -15,75 +15,13 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from cai.cpu import default_dtype, read_cpu
 from cai.engine_args import coerce_engine_args
+from cai.engines.protocol import Generation, Message, Request
 from cai.errors import EngineError
 from cai.heap import HeapTrimmer
-
-Message = dict[str, str]
-
-
-@dataclass(frozen=True)
-class Request:
-    """One chat conversation to continue, with its own sampling settings.
-
-    `continue_final` continues the last (assistant) message instead of opening a new turn, and
-    `prompt_logprobs` returns the log-probability of every prompt token: together they score a
-    fixed continuation such as an option letter. `json_schema` constrains the output (structured
-    outputs).
-    """
-
-    messages: tuple[Message, ...]
-    max_tokens: int
-    temperature: float = 0.7
-    top_p: float = 1.0
-    seed: int | None = None
-    logprobs: int | None = None
-    continue_final: bool = False
-    prompt_logprobs: bool = False
-    json_schema: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Generation:
-    text: str
-    finish_reason: str
-    prompt_tokens: int
-    output_tokens: int
-    logprobs: tuple[dict[str, float], ...] | None = None
-    prompt_token_ids: tuple[int, ...] = ()
-    prompt_logprobs: tuple[float | None, ...] | None = None
-    cached_tokens: int = 0  # prompt tokens vLLM's prefix cache served
-
-
-class Engine(Protocol):
-    model_name: str
-    max_model_len: int
-    dtype: str  # the dtype the weights run in, and why: shown in the summary and the manifest
-    dtype_reason: str
-
-    def generate(self, requests: Sequence[Request]) -> list[Generation]:
-        """Continue every conversation; outputs come back in request order."""
-        ...
-
-    def submit(self, requests: Sequence[Request]) -> list[int]:
-        """Queue requests without waiting; each gets a ticket that `collect` hands back with its output."""
-        ...
-
-    def collect(self) -> list[tuple[int, Generation]]:
-        """Run the engine until at least one submitted request has finished; return all that have."""
-        ...
-
-    def prompt_tokens(self, messages: Sequence[Message]) -> int:
-        """Length of the conversation after the chat template, so a too-long prompt never reaches a batch."""
-        ...
-
-    def close(self) -> None:
-        """Release the model; the engine is not used afterwards."""
-        ...
-
 
 # Settings measured on a 2-core, GPU-less machine (see docs/engine.md): in-process, eager,
 # an explicit KV cache (vLLM's memory check otherwise fails), and no chunked prefill because

@@ -1,0 +1,110 @@
+"""`cai revise` and `cai score` over real `vllm serve` servers (started by `cai model serve`).
+
+Runs over two servers write the keys and row count the in-process engine writes (the served model
+name is the in-process row label). Killing one server mid-run loses and duplicates nothing.
+The last test kills a server: it must stay last in this file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cai.engines import Engine
+from tests.conftest import run_cli
+from tests.integration.served import Served, serving
+
+pytestmark = pytest.mark.real
+ROOT = Path(__file__).resolve().parents[2]
+PROMPTS = ROOT / "prompts" / "sample.jsonl"
+SCORE_ROWS = ROOT / "prompts" / "sample-score.jsonl"
+REVISE = ("--rounds", "1", "--max-tokens", "16", "--seed", "3")
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Served]]:
+    with serving(2, tmp_path_factory.mktemp("servers")) as started:
+        yield started
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def over(servers: list[Served]) -> list[str]:
+    return [arg for server in servers for arg in ("--server", server.url)]
+
+
+@pytest.fixture(scope="module")
+def in_process_pairs(real_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    out = tmp_path_factory.mktemp("local") / "pairs.jsonl"
+    code, _, stderr = run_cli(real_engine, "revise", str(PROMPTS), "-o", str(out), *REVISE)
+    assert code == 0, stderr
+    return read(out)
+
+
+def test_revise_over_two_servers_writes_the_in_process_keys(
+    servers: list[Served], in_process_pairs: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    out = tmp_path / "pairs.jsonl"
+    code, _, stderr = run_cli_plain("revise", str(PROMPTS), "-o", str(out), *REVISE, *over(servers))
+    assert code == 0, stderr
+    assert "2 server(s) ready" in stderr
+    rows = read(out)
+    assert len(rows) == len(in_process_pairs)
+    assert [r["cai"]["key"] for r in rows] == [r["cai"]["key"] for r in in_process_pairs]
+
+
+def test_score_over_servers_writes_the_in_process_keys(
+    servers: list[Served], real_engine: Engine, tmp_path: Path
+) -> None:
+    local, served = tmp_path / "local.jsonl", tmp_path / "served.jsonl"
+    code, _, stderr = run_cli(real_engine, "score", str(SCORE_ROWS), "-o", str(local), "--principles", "2")
+    assert code == 0, stderr
+    code, _, stderr = run_cli_plain("score", str(SCORE_ROWS), "-o", str(served), "--principles", "2", *over(servers))
+    assert code == 0, stderr
+    assert [r["scores"]["key"] for r in read(served)] == [r["scores"]["key"] for r in read(local)]
+    kinds = [r["scores"]["kind"] for r in read(served)]
+    assert kinds == [r["scores"]["kind"] for r in read(local)] and "pointwise" in kinds
+
+
+def run_cli_plain(*args: str) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from cai.app import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_killing_one_server_mid_run_loses_and_duplicates_nothing(
+    servers: list[Served], in_process_pairs: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    out = tmp_path / "pairs.jsonl"
+    args = ["revise", str(PROMPTS), "-o", str(out), "--rounds", "1", "--max-tokens", "16", "--seed", "3"]
+    command = [sys.executable, "-m", "cai", *args, "--chunk-size", "1", *over(servers)]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 300
+        while not (out.exists() and out.read_text().count("\n") >= 1):  # a row is committed: the run is under way
+            assert run.poll() is None, run.communicate()[1]
+            assert time.monotonic() < deadline, "no row after 300 s"
+            time.sleep(0.2)
+        servers[1].kill()
+        _, stderr = run.communicate(timeout=600)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, stderr
+    assert f"server {servers[1].url} taken out" in " ".join(stderr.split())  # the note may wrap
+    keys = [row["cai"]["key"] for row in read(out)]
+    assert len(keys) == len(set(keys)) == len(in_process_pairs)
+    assert sorted(keys) == sorted(r["cai"]["key"] for r in in_process_pairs)
