@@ -39,6 +39,7 @@ from cai.revise import ReviseRunner, ReviseSettings
 from cai.tally import Tally
 
 PROMPT_FORMAT_VERSION = 1
+JUDGE_FORMAT_VERSION = 2  # as cai score's format: a resume never mixes verdicts read two ways
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ def _parameters(
         "model": model_label,
         **asdict(settings),
         "prompt_format": PROMPT_FORMAT_VERSION,
-        **({"judge": asdict(judge), "min_margin": min_margin} if judge else {}),
+        **({"judge": asdict(judge), "min_margin": min_margin, "judge_format": JUDGE_FORMAT_VERSION} if judge else {}),
     }
 
 
