@@ -23,16 +23,21 @@ def revise_row(
         },
     }
     if p_a is not None:
-        row["cai"]["judge"] = {
-            "p_a": p_a,
-            "margin": 2 * p_a - 1,
-            "preferred": "a" if p_a > 0.5 else "b",
-            "orders": {"a_first": p_a, "a_second": p_a},
-            "position_consistent": consistent,
-            "cot": False,
-            "principles": [{"principle": principle, "p_a": p_a, "a_first": p_a, "a_second": p_a, "method": "logprob"}],
-        }
+        row["cai"]["judge"] = verdict(p_a, consistent, principle, method="logprob")
     return row
+
+
+def verdict(p_a: float, consistent: bool, principle: str, **entry: Any) -> dict[str, Any]:
+    """A judge verdict as cai writes it, both orders at p_a; `entry` adds keys to the principle's entry."""
+    return {
+        "p_a": p_a,
+        "margin": 2 * p_a - 1,
+        "preferred": "a" if p_a > 0.5 else "b",
+        "orders": {"a_first": p_a, "a_second": p_a},
+        "position_consistent": consistent,
+        "cot": False,
+        "principles": [{"principle": principle, "p_a": p_a, "a_first": p_a, "a_second": p_a, **entry}],
+    }
 
 
 def score_row(index: int, p_a: float, kind: str = "pairwise", consistent: bool = False) -> dict[str, Any]:
@@ -47,13 +52,7 @@ def score_row(index: int, p_a: float, kind: str = "pairwise", consistent: bool =
             "kind": kind,
             "model": "m",
             "constitution": {"name": "harmless", "sha256": "0"},
-            "p_a": p_a,
-            "margin": 2 * p_a - 1,
-            "preferred": "a" if p_a > 0.5 else "b",
-            "orders": {"a_first": p_a, "a_second": p_a},
-            "position_consistent": consistent,
-            "cot": False,
-            "principles": [{"principle": "honesty", "p_a": p_a, "a_first": p_a, "a_second": p_a}],
+            **verdict(p_a, consistent, "honesty"),
             "agrees_with_label": p_a > 0.5,
         },
     }
