@@ -61,7 +61,7 @@ def fake_model_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def use_fake_engine(monkeypatch: pytest.MonkeyPatch, fake_engine: ScriptedEngine) -> ScriptedEngine:
     """Make the CLI build the fake engine instead of vLLM."""
-    monkeypatch.setattr("cai.app.ENGINE_FACTORY", lambda path, args, label: fake_engine)
+    monkeypatch.setattr("cai.commands.ENGINE_FACTORY", lambda path, args, label: fake_engine)
     return fake_engine
 
 
@@ -103,7 +103,7 @@ def run_cli(engine: Engine, *args: str) -> tuple[int, str, str]:
     from cai.app import app
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("cai.app.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(engine))
+        patch.setattr("cai.commands.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(engine))
         result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
 

@@ -6,21 +6,32 @@ stderr. Heavy modules (vLLM, torch, transformers) are never imported here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cai import __version__
 from cai.admin import constitution_app, model_app
-from cai.console import RichProgress, score_table, stderr_console, summary_table, write_stats
-from cai.guard import guarded
-from cai.interrupts import graceful_interrupts
+from cai.commands import (
+    ConstitutionOption,
+    DebugOption,
+    EngineArgOption,
+    MaxBadRowsOption,
+    MaxRowBytesOption,
+    ModelOption,
+    OverwriteOption,
+    QuietOption,
+    RejectsOption,
+    ServerConcurrencyOption,
+    ServerOption,
+    ServersFileOption,
+    engine_factory,
+    run_command,
+)
+from cai.console import RichProgress, score_table, summary_table, write_stats
 from cai.judge import JudgeSettings
-from cai.pipeline import ReviseJob, build_engine, run_revise
-from cai.preflight import EngineFactory
+from cai.pipeline import ReviseJob, run_revise
 from cai.records import InputFormat
 from cai.report.cli import report
 from cai.review.cli import review_app
@@ -38,9 +49,6 @@ app.add_typer(model_app, name="model")
 app.command("report")(report)
 app.add_typer(review_app, name="review")
 
-T = TypeVar("T")
-ENGINE_FACTORY: EngineFactory = build_engine  # tests swap in a fake engine here
-
 
 def _version(value: bool) -> None:
     if value:
@@ -55,64 +63,6 @@ def root(
     ] = False,
 ) -> None:
     """Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input, 3 a quality gate failed, 130 interrupted."""
-
-
-ConstitutionOption = Annotated[
-    str, typer.Option("--constitution", "-c", help="Built-in name (see `cai constitution list`) or a YAML file.")
-]
-ModelOption = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        help="Local model folder or a model name vLLM can load (with --server: the served model's name). "
-        "Default: embedded SmolLM2 (with --server: the one model the servers serve).",
-    ),
-]
-EngineArgOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--engine-arg",
-        "-E",
-        help="Any vLLM engine argument as KEY=VALUE, repeatable (e.g. -E max_num_seqs=32 -E dtype=float32).",
-    ),
-]
-ServerOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--server",
-        help="A vLLM server (http://HOST:PORT, from vllm serve or cai model serve) to run on instead of "
-        "in-process; repeatable. Also: --servers-file, or the CAI_SERVERS environment variable.",
-    ),
-]
-ServersFileOption = Annotated[
-    str | None, typer.Option("--servers-file", help="A file of server URLs, one per line (# comments).")
-]
-ServerConcurrencyOption = Annotated[
-    int, typer.Option(min=1, help="With --server: requests in flight per server (match its max_num_seqs).")
-]
-RejectsOption = Annotated[
-    str | None, typer.Option(help="Quarantine file for rows that give no output. Default: OUT.rejects.jsonl.")
-]
-OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Start OUT afresh instead of resuming it.")]
-MaxBadRowsOption = Annotated[
-    int, typer.Option(min=0, help="More bad input rows than this stops the run (exit 2) before any model work.")
-]
-MaxRowBytesOption = Annotated[int, typer.Option(min=1, help="Input rows longer than this are quarantined.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
-DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
-
-
-def _run(quiet: bool, debug: bool, work: Callable[[RichProgress], T], table: Callable[[T], Table]) -> None:
-    """Run a command's core function with progress on stderr and clean interrupts; print its summary."""
-    console = stderr_console(quiet)
-    progress = RichProgress(console)
-    try:
-        with graceful_interrupts():
-            result = guarded(lambda: work(progress), debug)
-    finally:
-        progress.stop()
-    console.print(table(result))
 
 
 @app.command()
@@ -196,7 +146,7 @@ def revise(
     )
     if min_margin is not None and not judge:
         raise typer.BadParameter("needs --judge", param_hint="--min-margin")
-    _run(quiet, debug, lambda progress: run_revise(job, progress, ENGINE_FACTORY), summary_table)
+    run_command(quiet, debug, lambda progress: run_revise(job, progress, engine_factory()), summary_table)
 
 
 @app.command()
@@ -269,12 +219,12 @@ def score(
     )
 
     def work(progress: RichProgress) -> ScoreSummary:
-        summary = run_score(job, progress, ENGINE_FACTORY)
+        summary = run_score(job, progress, engine_factory())
         if stats_json is not None:
             write_stats(stats_json, summary.as_dict())
         return summary
 
-    _run(quiet, debug, work, score_table)
+    run_command(quiet, debug, work, score_table)
 
 
 def _input_format(value: str) -> InputFormat:

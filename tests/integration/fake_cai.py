@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 
 from cai import app as cli
+from cai import commands
 from cai.engines import Generation, Request
 from tests.fakes import ScriptedEngine
 
@@ -22,5 +23,5 @@ class SlowEngine(ScriptedEngine):
 
 
 if __name__ == "__main__":
-    cli.ENGINE_FACTORY = lambda path, args, label: SlowEngine()
+    commands.ENGINE_FACTORY = lambda path, args, label: SlowEngine()
     cli.main()
