@@ -138,14 +138,15 @@ def sample_comparisons(constitution: Constitution, key: str, count: int) -> list
 def question(conversation: Sequence[Message], principle: Principle, first: str, second: str, cot: bool) -> str:
     turns = "\n".join(f"{ROLE_LABELS[m['role']]}: {m['content']}" for m in conversation)
     ask = (
-        "Think step by step about which option follows the principle better, then give your answer."
+        "Think step by step about which option answers this question better, then give your answer:"
         if cot
-        else "Answer with the letter of the better option."
+        else "Answer this question with the letter of the better option:"
     )
-    # what K principles share comes first (conversation, both options), so their prefill is cached once
+    # Everything K principles share comes first (conversation, both options, the instruction), so it is
+    # prefilled once and read from the prefix cache; only the principle's own question follows.
     return (
         "Consider the following conversation between a human and an assistant:\n"
-        f"{turns}\n\nOptions:\n(A) {first}\n(B) {second}\n\n{principle.comparison}\n{ask}"
+        f"{turns}\n\nOptions:\n(A) {first}\n(B) {second}\n\n{ask}\n{principle.comparison}"
     )
 
 

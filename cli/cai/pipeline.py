@@ -39,7 +39,7 @@ from cai.revise import ReviseRunner, ReviseSettings
 from cai.tally import Tally
 
 PROMPT_FORMAT_VERSION = 1
-JUDGE_FORMAT_VERSION = 2  # as cai score's format: a resume never mixes verdicts read two ways
+JUDGE_FORMAT_VERSION = 3  # as cai score's format: a resume never mixes verdicts read two ways
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from cai.score_flows import Outcome, RowScorers
 from cai.score_rows import Scored, ScoreRow, read_score_row
 from cai.tally import Tally
 
-SCORE_FORMAT_VERSION = 2  # 2: the judge reads the next token's top-k, shared text first in its prompts
+SCORE_FORMAT_VERSION = 3  # 2: the judge reads the next token's top-k, shared text first; 3: instruction shared too
 
 
 @dataclass(frozen=True)

@@ -114,9 +114,9 @@ def test_what_the_principles_share_comes_first_in_the_prompt() -> None:
     one, other = sample_comparisons(RULES, "k", 2)
     first = question(CONVERSATION, one, "answer x", "answer y", cot=False)
     second = question(CONVERSATION, other, "answer x", "answer y", cot=False)
-    options_end = first.index("(B) answer y\n\n") + len("(B) answer y\n\n")
-    assert second.startswith(first[:options_end])  # conversation and both options shared
-    assert first.endswith(f"{one.comparison}\nAnswer with the letter of the better option.")  # the question last
+    shared = "(B) answer y\n\nAnswer this question with the letter of the better option:\n"
+    assert second.startswith(first[: first.index(shared) + len(shared)])  # conversation, options, instruction
+    assert first.endswith(f"option:\n{one.comparison}") and second.endswith(f"option:\n{other.comparison}")
 
 
 def test_each_order_asks_its_first_principle_alone_then_the_rest_at_once() -> None:
@@ -126,7 +126,7 @@ def test_each_order_asks_its_first_principle_alone_then_the_rest_at_once() -> No
     first_wave, second_wave = engine.batches
     assert [options(r)[0] for r in first_wave] == ["x", "y"]  # one question per order
     assert sorted(options(r)[0] for r in second_wave) == ["x", "x", "y", "y"]  # the other two principles each
-    asked = {(options(r)[0], r.messages[-2]["content"].rsplit("\n", 2)[-2]) for r in engine.requests}
+    asked = {(options(r)[0], r.messages[-2]["content"].rsplit("\n", 1)[-1]) for r in engine.requests}
     assert len(asked) == 6  # 3 principles x 2 orders, none twice
 
 

@@ -18,7 +18,9 @@ from typing import Any
 from cai.cpu import default_dtype, read_cpu
 from cai.engines.vllm import CPU_DEFAULTS
 
-NOT_SERVER_FLAGS = {"use_tqdm_on_load"}  # offline LLM(...) arguments with no `vllm serve` flag
+# offline LLM(...) arguments with no `vllm serve` flag; and the priority policy, which only pays off when the
+# priorities come from one client's records (a server shared by several runs keeps first come, first served)
+NOT_SERVER_FLAGS = {"use_tqdm_on_load", "scheduling_policy"}
 SERVER_ENV = {
     "HF_HUB_OFFLINE": "1",  # the embedded model is local; no hub lookups
     "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",  # the engine process may compute on every core (2-core machines)
