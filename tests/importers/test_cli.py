@@ -45,6 +45,7 @@ def test_the_yaml_reads_well(tmp_path: Path) -> None:
     assert lines[1] == "# Imported by `cai constitution import` from:"
     assert f"#   {INSTRUCTIONS}: 3 principles (Anthropic critique/revision instructions)" in lines
     assert "# comparison: 3 questions from RLMadisonInstructions.json, paired with the principles by position." in lines
+    assert "# Wording verbatim; only the prompt scaffolding (CritiqueRequest:, Critique:, RevisionRequest:," in lines
     assert "    critique_request: >-\n      Point out every way in which" in text  # folded block scalar
     assert "\n\n  - id: harmful1\n" in text  # a blank line between entries
     assert yaml.safe_load(text)["name"] == "paper"
@@ -101,7 +102,9 @@ def test_hf_recipe_needs_a_comparison(tmp_path: Path) -> None:
     loaded = constitution.load(str(out)).constitution
     assert [p.id for p in loaded.principles] == ["principle-01", "principle-02"]
     assert {p.comparison for p in loaded.principles} == {"Which is less rude?"}
-    assert "# comparison: one question, from --comparison, for all 2 principles." in out.read_text()
+    header = out.read_text().split("\n\n")[0]
+    assert "# comparison: one question, from --comparison, for all 2 principles." in header
+    assert "# Wording verbatim." in header and "scaffolding" not in header
 
 
 def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:

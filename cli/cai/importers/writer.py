@@ -66,8 +66,11 @@ def header(imported: Imported, target: Path | None) -> list[str]:
     lines = [f"{constitution.SCHEMA_MODELINE}{ref}"] if (ref := schema_ref(target)) else []
     lines.append("# Imported by `cai constitution import` from:")
     lines += [f"#   {part.path}: {describe(part)}" for part in imported.parts]
-    lines.append("# Wording verbatim; only the prompt scaffolding (CritiqueRequest:, Critique:, RevisionRequest:,")
-    lines.append("# Revision:, Human:, Assistant:, Options:) is removed.")
+    if any(part.label.startswith("Anthropic") for part in imported.parts):
+        lines.append("# Wording verbatim; only the prompt scaffolding (CritiqueRequest:, Critique:, RevisionRequest:,")
+        lines.append("# Revision:, Human:, Assistant:, Options:) is removed.")
+    else:
+        lines.append("# Wording verbatim.")
     lines.append(f"# comparison: {imported.comparison_origin}.")
     if imported.not_imported or imported.notes:
         lines.append(f"# {len(imported.notes)} notes on what was not imported or was changed: see the import's stderr.")
