@@ -15,7 +15,9 @@ from cai import constitution, cpu, model
 from cai.console import stderr_console
 from cai.guard import guarded
 
-constitution_app = typer.Typer(help="List, show and validate constitutions.", no_args_is_help=True)
+constitution_app = typer.Typer(
+    help="List, show, validate and import constitutions; print their JSON Schema.", no_args_is_help=True
+)
 model_app = typer.Typer(help="The embedded default model (SmolLM2-135M-Instruct).", no_args_is_help=True)
 
 
@@ -61,6 +63,57 @@ def constitution_validate(path: Annotated[Path, typer.Argument(help="Constitutio
         typer.echo(f"{path}: valid ({c.name}: {len(c.principles)} principles, {len(c.few_shot)} few-shot examples)")
 
     guarded(check)
+
+
+@constitution_app.command("import")
+def constitution_import(
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            help="JSON files, or a folder of them: Anthropic's prompts/ files (CritiqueRevisionInstructions.json, "
+            "CritiqueRevisionFewShotPrompts.json, RLMadisonInstructions.json) or a Hugging Face CAI recipe.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[str, typer.Option("--output", "-o", help="YAML file to write; - for stdout.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="anthropic or hf. Default: detected from each file's content.")
+    ] = None,
+    comparison: Annotated[
+        str | None,
+        typer.Option(help="The judge's question for every principle, when the sources have none (HF recipe)."),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Constitution name. Default: the output file's stem.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the -o file if it exists.")] = False,
+) -> None:
+    """Convert Anthropic's CAI paper prompts or Hugging Face's CAI recipe into a cai constitution.
+
+    Wording is kept verbatim (prompt scaffolding removed); what could not be mapped is listed on stderr.
+    """
+    from cai.importers import import_constitution
+    from cai.importers.assemble import describe
+
+    imported = guarded(lambda: import_constitution(sources, output, fmt, comparison, name, force))
+    err = stderr_console()
+    for note in imported.notes:
+        err.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    rows = [("source", f"{part.path}: {describe(part)}") for part in imported.parts]
+    rows += [
+        ("principles", f"{len(imported.data['principles'])} → {output if output != '-' else 'stdout'}"),
+        ("few-shot examples", str(len(imported.data.get("few_shot", ())))),
+        ("comparison", imported.comparison_origin),
+        ("not imported", f"{imported.not_imported} items, {len(imported.notes)} notes (above)"),
+    ]
+    width = max(len(key) for key, _ in rows)
+    err.print("cai constitution import", markup=False, highlight=False)
+    for key, value in rows:
+        err.print(f"{key:<{width}}  {value}", markup=False, highlight=False, soft_wrap=True)
+
+
+@constitution_app.command("schema")
+def constitution_schema() -> None:
+    """Print the JSON Schema of a constitution file (for editors; constitutions/constitution.schema.json)."""
+    sys.stdout.write(constitution.json_schema_text())
 
 
 @model_app.command("prepare")

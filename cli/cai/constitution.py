@@ -8,9 +8,10 @@ installed wheel (packaged as ``cai/constitutions``) and in a source checkout (``
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
@@ -22,6 +23,8 @@ Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", 
 
 MAX_CONSTITUTION_BYTES = 1_000_000
 MAX_YAML_ALIASES = 64
+SCHEMA_FILE = "constitution.schema.json"  # committed beside the built-in constitutions
+SCHEMA_MODELINE = "# yaml-language-server: $schema="  # editors with the YAML language server validate on typing
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -44,23 +47,45 @@ class _Strict(BaseModel):
 class Principle(_Strict):
     """One rule of the constitution, phrased for each way the model is asked about it."""
 
-    id: Identifier
-    critique_request: Text
-    revision_request: Text
+    id: Identifier = Field(description="Names the principle in every output row: lowercase letters, digits, - and _.")
+    critique_request: Text = Field(description="What the model is asked to criticise in a response.")
+    revision_request: Text = Field(description="How the model is asked to rewrite the response.")
     comparison: Text = Field(description="Pairwise question for `cai score`: which response is better?")
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, description="Relative chance of being sampled for a round.")
     tags: tuple[Identifier, ...] = ()
+
+
+class Turn(_Strict):
+    """One earlier turn of a few-shot conversation."""
+
+    role: Literal["user", "assistant"]
+    content: Text
 
 
 class FewShotExample(_Strict):
     """A worked critique and revision that shows a small model what to write, and in which voice."""
 
-    prompt: Text
+    history: tuple[Turn, ...] = Field(
+        default=(),
+        description="Earlier turns of the conversation, before `prompt` (user, assistant, user, ...); "
+        "the multi-turn transcripts of Anthropic's few-shot prompts keep their context here.",
+    )
+    prompt: Text = Field(description="The last user turn, the one `response` answers.")
     response: Text
     critique_request: Text
     critique: Text
     revision_request: Text
     revision: Text
+
+    @model_validator(mode="after")
+    def _history_alternates(self) -> FewShotExample:
+        for index, turn in enumerate(self.history):
+            expected = "user" if index % 2 == 0 else "assistant"
+            if turn.role != expected:
+                raise ValueError(f"history[{index}] has role {turn.role}; turns alternate user, assistant, ...")
+        if len(self.history) % 2:
+            raise ValueError("history must end with an assistant turn: `prompt` is the next user turn")
+        return self
 
 
 class SamplingDefaults(_Strict):
@@ -73,10 +98,14 @@ class SamplingDefaults(_Strict):
 
 
 class Constitution(_Strict):
-    name: Identifier
+    """A cai constitution: `cai revise --constitution FILE` and `cai score --constitution FILE` read it."""
+
+    name: Identifier = Field(description="Recorded in every output row beside the file's sha256.")
     description: Text
-    principles: tuple[Principle, ...] = Field(min_length=1)
-    few_shot: tuple[FewShotExample, ...] = ()
+    principles: tuple[Principle, ...] = Field(min_length=1, description="Each round samples one, by weight.")
+    few_shot: tuple[FewShotExample, ...] = Field(
+        default=(), description="Worked critiques and revisions put before every critique and revision task."
+    )
     defaults: SamplingDefaults = SamplingDefaults()
 
     @model_validator(mode="after")
@@ -154,6 +183,21 @@ def parse(raw: bytes, path: Path) -> Constitution:
     except ValidationError as exc:
         lines = "\n".join(f"  {format_location(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise InputError(f"{path}: invalid constitution\n{lines}") from None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a constitution file, from the same model the loader validates with."""
+    schema = Constitution.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def schema_path() -> Path | None:
+    """The committed schema file of this install (wheel or checkout), for modelines to point at."""
+    return next((d / SCHEMA_FILE for d in builtin_dirs() if (d / SCHEMA_FILE).is_file()), None)
 
 
 def format_location(location: tuple[int | str, ...]) -> str:

@@ -49,7 +49,8 @@ def revision_task(
 
 
 def _example_conversation(example: FewShotExample) -> tuple[Message, ...]:
-    return ({"role": "user", "content": example.prompt},)
+    earlier: tuple[Message, ...] = tuple({"role": turn.role, "content": turn.content} for turn in example.history)
+    return (*earlier, {"role": "user", "content": example.prompt})
 
 
 def critique_prefix(constitution: Constitution) -> list[Message]:

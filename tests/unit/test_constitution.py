@@ -100,3 +100,21 @@ def test_unknown_name_lists_builtins() -> None:
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
         constitution.load(str(tmp_path / "missing.yaml"))
+
+
+def example(history: list[dict[str, str]]) -> dict[str, object]:
+    fields = ("prompt", "response", "critique_request", "critique", "revision_request", "revision")
+    return {"history": history, **{field: field for field in fields}}
+
+
+def test_few_shot_history_holds_earlier_turns_in_order(tmp_path: Path) -> None:
+    turns = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    loaded = constitution.load(str(write(tmp_path, {**minimal(), "few_shot": [example(turns)]})))
+    assert [t.role for t in loaded.constitution.few_shot[0].history] == ["user", "assistant"]
+    for bad, message in [
+        (turns[::-1], r"few_shot\[0\]: Value error, history\[0\] has role assistant"),
+        (turns[:1], r"few_shot\[0\]: Value error, history must end with an assistant turn"),
+        ([{"role": "system", "content": "x"}], r"few_shot\[0\]\.history\[0\]\.role: Input should be 'user'"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            constitution.load(str(write(tmp_path, {**minimal(), "few_shot": [example(bad)]})))
