@@ -44,23 +44,29 @@ def as_reject(state: Revision) -> Reject | None:
 
 
 def preference_row(state: Revision, provenance: Provenance) -> dict[str, Any]:
-    row = state.record.row
+    """--format trl (the default): what TRL's DPOTrainer reads."""
     return {
-        "prompt": list(row.conversation()),
+        "prompt": list(state.record.row.conversation()),
         "chosen": [{"role": "assistant", "content": state.current}],
         "rejected": [{"role": "assistant", "content": state.initial}],
-        "cai": {
-            "key": state.record.key,
-            "id": None if row.id is None else str(row.id),
-            "line": state.record.line,
-            "constitution": {"name": provenance.constitution_name, "sha256": provenance.constitution_sha256},
-            "model": provenance.model,
-            "mode": provenance.mode,
-            "initial": {"source": state.initial_source, "finish_reason": state.initial_finish_reason},
-            "rounds": [r.as_dict() for r in state.rounds],
-            **({"judge": state.judge} if state.judge is not None else {}),
-            "seed": provenance.seed,
-        },
+        "cai": provenance_object(state, provenance),
+    }
+
+
+def provenance_object(state: Revision, provenance: Provenance) -> dict[str, Any]:
+    """The `cai` object of every row format: its `key` is what a resumed run reads back."""
+    row = state.record.row
+    return {
+        "key": state.record.key,
+        "id": None if row.id is None else str(row.id),
+        "line": state.record.line,
+        "constitution": {"name": provenance.constitution_name, "sha256": provenance.constitution_sha256},
+        "model": provenance.model,
+        "mode": provenance.mode,
+        "initial": {"source": state.initial_source, "finish_reason": state.initial_finish_reason},
+        "rounds": [r.as_dict() for r in state.rounds],
+        **({"judge": state.judge} if state.judge is not None else {}),
+        "seed": provenance.seed,
     }
 
 
