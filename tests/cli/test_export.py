@@ -158,3 +158,24 @@ def test_usage_errors(tmp_path: Path, fake_model_dir: Path) -> None:
     assert invoke("export", str(out), str(tmp_path / "x"), "--drop-provenance", "--provenance-json").exit_code == 2
     assert invoke("export", str(out), str(tmp_path / "x"), "--test-size", "16").exit_code == 2
     assert invoke("revise", str(out), "--format", "csv").exit_code == 2
+
+
+def test_the_folder_gets_ordinary_permissions(tmp_path: Path, fake_model_dir: Path) -> None:
+    import os
+
+    out = revised(tmp_path, fake_model_dir)
+    mask = os.umask(0o022)
+    try:
+        assert invoke("export", str(out), str(tmp_path / "shared")).exit_code == 0
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "shared").stat().st_mode & 0o777 == 0o755
+
+
+def test_registering_export_imports_neither_pyarrow_nor_datasets() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, cai.app; print(sorted({'pyarrow', 'datasets', 'pandas'} & set(sys.modules)))"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]"

@@ -63,7 +63,8 @@ def _run(job: ExportJob, console: Console) -> ExportResult:
 
     from cai.export.run import run_export
 
-    bars = Progress(TextColumn("reading rows"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=console)
+    columns = (TextColumn("reading rows"), BarColumn(), DownloadColumn(), TimeElapsedColumn())
+    bars = Progress(*columns, console=console, transient=True)
 
     def begin(total: int) -> Advance:
         task = bars.add_task("read", total=total)

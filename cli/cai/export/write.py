@@ -10,6 +10,7 @@ beside DIR and renamed into place at the end: an interrupted export leaves no ha
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -63,6 +64,7 @@ def write_splits(
     """Write every split into a staging folder, then swap it in for `target`; returns the data files."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would make DIR private once renamed
     try:
         parts = {name: table.take(list(indices)) for name, indices in splits.items()}
         files = _parquet(parts, staging) if to == "parquet" else _dataset(parts, staging)
@@ -92,8 +94,15 @@ def _dataset(parts: Mapping[str, pa.Table], folder: Path) -> list[Path]:
     """A DatasetDict (even with one split), so `load_from_disk(DIR)["train"]` always works."""
     import datasets
 
+    datasets.disable_progress_bars()  # stderr shows cai's own progress; --quiet must stay quiet
     datasets.DatasetDict({name: datasets.Dataset(part) for name, part in parts.items()}).save_to_disk(str(folder))
     return sorted(path for path in folder.rglob("*") if path.is_file())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _provenance(row: dict[str, Any], provenance: Provenance) -> dict[str, Any]:
