@@ -2,8 +2,9 @@
 
 `prompt`, `chosen` and `rejected` are exactly what TRL's DPOTrainer reads; everything cai knows
 about how the pair was made (key, constitution hash, model, every round) sits under `cai`, which
-TRL ignores. A record that does not become a pair (quarantined, or dropped because it carries no
-preference) becomes a `Reject` with its key instead, so a resumed run knows it is done.
+TRL ignores (cai.formats builds the other --format shapes around the same `cai` object). A record
+that does not become a pair (quarantined, or dropped because it carries no preference) becomes a
+`Reject` with its key instead, so a resumed run knows it is done.
 """
 
 from __future__ import annotations
