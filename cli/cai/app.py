@@ -30,6 +30,8 @@ from cai.commands import (
     run_command,
 )
 from cai.console import RichProgress, score_table, summary_table, write_stats
+from cai.export.cli import export
+from cai.formats import OUTPUT_FORMATS, OutputFormat
 from cai.judge import JudgeSettings
 from cai.pipeline import ReviseJob, run_revise
 from cai.records import InputFormat
@@ -47,6 +49,7 @@ app = typer.Typer(
 app.add_typer(constitution_app, name="constitution")
 app.add_typer(model_app, name="model")
 app.command("report")(report)
+app.command("export")(export)
 app.add_typer(review_app, name="review")
 
 
@@ -93,6 +96,14 @@ def revise(
     servers_file: ServersFileOption = None,
     server_concurrency: ServerConcurrencyOption = 64,
     input_format: Annotated[str, typer.Option(help="auto (by extension, else by content), jsonl or text.")] = "auto",
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="Row shape: trl (prompt/chosen/rejected, for DPO), sft (messages ending in the final revision, "
+            "for SFT) or hf-cai (Hugging Face's CAI dataset columns). docs/formats.md.",
+        ),
+    ] = "trl",
     rejects: RejectsOption = None,
     overwrite: OverwriteOption = False,
     max_bad_rows: MaxBadRowsOption = 10,
@@ -116,10 +127,13 @@ def revise(
     optional `response` to revise instead of generating one.
 
     Output rows are TRL conversational preference rows (prompt, chosen, rejected) with a `cai`
-    provenance object. Rows go to stdout (or -o); progress and the summary go to stderr.
+    provenance object (`--format sft` or `hf-cai` for other shapes). Rows go to stdout (or -o);
+    progress and the summary go to stderr.
     """
     if input_format not in ("auto", "jsonl", "text"):
         raise typer.BadParameter("must be auto, jsonl or text", param_hint="--input-format")
+    if output_format not in OUTPUT_FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(OUTPUT_FORMATS)}", param_hint="--format")
     job = ReviseJob(
         prompts=prompts,
         output=output,
@@ -143,6 +157,7 @@ def revise(
         max_row_bytes=max_row_bytes,
         judge=JudgeSettings(principles=principles) if judge else None,
         min_margin=min_margin,
+        output_format=_output_format(output_format),
     )
     if min_margin is not None and not judge:
         raise typer.BadParameter("needs --judge", param_hint="--min-margin")
@@ -229,6 +244,10 @@ def score(
 
 def _input_format(value: str) -> InputFormat:
     return "jsonl" if value == "jsonl" else "text" if value == "text" else "auto"
+
+
+def _output_format(value: str) -> OutputFormat:
+    return "sft" if value == "sft" else "hf-cai" if value == "hf-cai" else "trl"
 
 
 def main() -> None:

@@ -123,13 +123,26 @@ def prepare_resume(paths: OutputPaths, parameters: Mapping[str, Any], overwrite:
 
 
 def _check_parameters(manifest: Mapping[str, Any], parameters: Mapping[str, Any], output: Path) -> None:
-    before = manifest.get("parameters", {})
+    before = dict(manifest.get("parameters", {}))
+    if "format" in parameters:  # cai revise --format; manifests from before --format hold TRL rows
+        before.setdefault("format", "trl")
+        _check_format(before["format"], parameters["format"], output)
     changed = sorted(key for key in set(before) | set(parameters) if before.get(key) != parameters.get(key))
     if changed:
         details = "; ".join(f"{key}: {before.get(key)!r} then, {parameters.get(key)!r} now" for key in changed)
         raise InputError(
             f"{output} was written with other parameters ({details}). Resuming would mix two runs in one "
             "file: rerun with the same options, pass --overwrite to start over, or choose another -o"
+        )
+
+
+def _check_format(before: str, now: str, output: Path) -> None:
+    """A named refusal: appending rows of another shape would leave a file no loader reads whole."""
+    if before != now:
+        raise InputError(
+            f"{output} holds --format {before} rows and this run asks for --format {now}; one file holds one "
+            f"row shape. Rerun with --format {before} to resume it, choose another -o, or pass --overwrite to "
+            "start over (cai export converts a finished file of any format to Parquet or a datasets folder)"
         )
 
 

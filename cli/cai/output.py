@@ -2,8 +2,9 @@
 
 `prompt`, `chosen` and `rejected` are exactly what TRL's DPOTrainer reads; everything cai knows
 about how the pair was made (key, constitution hash, model, every round) sits under `cai`, which
-TRL ignores. A record that does not become a pair (quarantined, or dropped because it carries no
-preference) becomes a `Reject` with its key instead, so a resumed run knows it is done.
+TRL ignores (cai.formats builds the other --format shapes around the same `cai` object). A record
+that does not become a pair (quarantined, or dropped because it carries no preference) becomes a
+`Reject` with its key instead, so a resumed run knows it is done.
 """
 
 from __future__ import annotations
@@ -44,23 +45,29 @@ def as_reject(state: Revision) -> Reject | None:
 
 
 def preference_row(state: Revision, provenance: Provenance) -> dict[str, Any]:
-    row = state.record.row
+    """--format trl (the default): what TRL's DPOTrainer reads."""
     return {
-        "prompt": list(row.conversation()),
+        "prompt": list(state.record.row.conversation()),
         "chosen": [{"role": "assistant", "content": state.current}],
         "rejected": [{"role": "assistant", "content": state.initial}],
-        "cai": {
-            "key": state.record.key,
-            "id": None if row.id is None else str(row.id),
-            "line": state.record.line,
-            "constitution": {"name": provenance.constitution_name, "sha256": provenance.constitution_sha256},
-            "model": provenance.model,
-            "mode": provenance.mode,
-            "initial": {"source": state.initial_source, "finish_reason": state.initial_finish_reason},
-            "rounds": [r.as_dict() for r in state.rounds],
-            **({"judge": state.judge} if state.judge is not None else {}),
-            "seed": provenance.seed,
-        },
+        "cai": provenance_object(state, provenance),
+    }
+
+
+def provenance_object(state: Revision, provenance: Provenance) -> dict[str, Any]:
+    """The `cai` object of every row format: its `key` is what a resumed run reads back."""
+    row = state.record.row
+    return {
+        "key": state.record.key,
+        "id": None if row.id is None else str(row.id),
+        "line": state.record.line,
+        "constitution": {"name": provenance.constitution_name, "sha256": provenance.constitution_sha256},
+        "model": provenance.model,
+        "mode": provenance.mode,
+        "initial": {"source": state.initial_source, "finish_reason": state.initial_finish_reason},
+        "rounds": [r.as_dict() for r in state.rounds],
+        **({"judge": state.judge} if state.judge is not None else {}),
+        "seed": provenance.seed,
     }
 
 

@@ -20,11 +20,12 @@ from cai.engines import Engine
 from cai.engines.vllm import VLLMEngine
 from cai.events import StageDone
 from cai.flows import drive, in_order
+from cai.formats import OutputFormat, row_maker
 from cai.judge import JudgeSettings, PairwiseJudge
 from cai.judged import JudgedRecord, destination, record_flow
 from cai.ledger import OutputPaths, Plan, plan_resume
 from cai.manifest import Manifest
-from cai.output import JsonlWriter, Provenance, preference_row
+from cai.output import JsonlWriter, Provenance
 from cai.preflight import EngineFactory, check_bad_rows, check_paths, resolve_engine
 from cai.records import (
     MAX_ROW_BYTES,
@@ -68,6 +69,7 @@ class ReviseJob:
     max_row_bytes: int = MAX_ROW_BYTES
     judge: JudgeSettings | None = None  # --judge: label initial vs final of every pair
     min_margin: float | None = None  # --min-margin: drop pairs the judge does not clearly prefer
+    output_format: OutputFormat = "trl"  # --format: the row shape (cai.formats); one file holds one shape
 
 
 @dataclass
@@ -150,7 +152,8 @@ def prepare(job: ReviseJob, progress: Progress, engine_factory: EngineFactory = 
         job.model, job.servers, job.servers_file, engine_args, progress.note, engine_factory, job.server_concurrency
     )
     parameters = _parameters(loaded, model_label, settings, job.judge, job.min_margin)
-    run_key = fingerprint(parameters)
+    run_key = fingerprint(parameters)  # without the format: a row's key names its content, not its shape
+    parameters["format"] = job.output_format
     records = [Record(line, row, record_key(row, run_key)) for line, row in scanned.rows]
     plan = plan_resume(paths, parameters, job.overwrite, records, scanned.rejects, key_of=lambda r: r["cai"]["key"])
     return Prepared(
@@ -207,6 +210,7 @@ def _generate(
     progress.begin(_plan(run.plan.todo, run.settings, judged=run.job.judge is not None))
     runner = ReviseRunner(run.loaded.constitution, run.settings, engine, on_stage)
     judge = PairwiseJudge(run.loaded.constitution, run.job.judge, engine, on_stage) if run.job.judge else None
+    make_row = row_maker(run.job.output_format)
     mode = "critique" if run.settings.critique else "direct"
     provenance = Provenance(run.loaded.constitution.name, run.loaded.sha256, run.model_label, run.settings.seed, mode)
     # lazily: a record's state exists from its start until its row is written, not for the whole run
@@ -219,7 +223,7 @@ def _generate(
             for record in chunk:
                 entry = destination(record, run.job.min_margin, summary)
                 if entry is None:
-                    pairs.write(preference_row(record.state, provenance))
+                    pairs.write(make_row(record.state, provenance))
                     summary.pairs_out += 1
                 else:
                     rejects.write(entry.as_dict())

@@ -1,0 +1,1 @@
+"""`cai export`: a finished `cai revise` output (any --format) as Parquet files or a `datasets` folder."""

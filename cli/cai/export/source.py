@@ -1,0 +1,118 @@
+"""Reading an output file for export: every line a row of one shape, or a clear error and nothing written.
+
+A file cai wrote holds only complete JSON rows of one --format. A line that is not (hand edits, a
+torn last line from a crash, two runs' shapes in one file) is not skipped: the export stops and
+names the lines, because a dataset that silently lacks rows is worse than no dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cai.errors import InputError
+
+SHOWN = 5  # bad lines named in the error
+
+
+@dataclass(frozen=True)
+class Source:
+    """The rows of the file, which format they are in, and each row's prompt group (for splits)."""
+
+    path: Path
+    shape: str
+    rows: list[dict[str, Any]]
+    groups: list[str]
+
+
+def detect_shape(row: dict[str, Any]) -> str | None:
+    """trl, sft or hf-cai by the row's columns (cai score's rows are trl rows plus `scores`)."""
+    if "init_prompt" in row and "messages" in row:
+        return "hf-cai"
+    if {"prompt", "chosen", "rejected"} <= row.keys():
+        return "trl"
+    if "messages" in row and "chosen" not in row:
+        return "sft"
+    return None
+
+
+def prompt_group(row: dict[str, Any], shape: str) -> str:
+    """A hash of the conversation before the answer: rows with the same prompt share a split."""
+    conversation = row["prompt"] if shape == "trl" else row["messages"][:-1]
+    return hashlib.sha256(json.dumps(conversation, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def read_source(path: Path, advance: Callable[[int], None]) -> Source:
+    """Every non-blank line; `advance` is told the bytes read, for a progress bar on big files."""
+    if not path.is_file():
+        raise InputError(f"{path} is not a file; pass the JSONL that cai revise wrote")
+    rows: list[dict[str, Any]] = []
+    groups: list[str] = []
+    problems: list[str] = []
+    shape: str | None = None
+    columns: set[str] = set()
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            advance(len(raw))
+            if not raw.strip():
+                continue
+            problem, row = _parse(raw)
+            if row is not None and shape is None:
+                shape, columns = detect_shape(row), set(row)
+                if shape is None:
+                    raise InputError(_unknown_shape(path, number, row))
+            if row is not None and set(row) != columns:
+                problem = f"columns {sorted(row)} differ from the first row's {sorted(columns)}: the file mixes shapes"
+            if problem is None and row is not None and shape is not None:
+                problem = _bad_conversation(row, shape)
+            if problem is not None:
+                problems.append(f"{path}:{number}: {problem}")
+                continue
+            assert row is not None and shape is not None
+            rows.append(row)
+            groups.append(prompt_group(row, shape))
+    if problems:
+        raise InputError(_bad_lines(path, problems))
+    if shape is None:
+        raise InputError(f"{path} has no rows to export")
+    return Source(path, shape, rows, groups)
+
+
+def _parse(raw: bytes) -> tuple[str | None, dict[str, Any] | None]:
+    if not raw.endswith(b"\n"):
+        torn = "no newline at the end: a torn last line (rerun the cai revise command to resume, which cuts it)"
+        return torn, None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"not valid JSON ({exc})", None
+    if not isinstance(data, dict):
+        return f"expected a JSON object (a row), got {type(data).__name__}", None
+    return None, data
+
+
+def _bad_conversation(row: dict[str, Any], shape: str) -> str | None:
+    field = "prompt" if shape == "trl" else "messages"
+    value = row.get(field)
+    if shape != "trl" and not (isinstance(value, list) and value):
+        return f"'{field}' must be a non-empty list of chat turns"
+    return None
+
+
+def _unknown_shape(path: Path, number: int, row: dict[str, Any]) -> str:
+    return (
+        f"{path}:{number}: columns {sorted(row)} are not a cai revise output: expected trl rows "
+        "(prompt, chosen, rejected), sft rows (messages) or hf-cai rows (init_prompt, ..., messages)"
+    )
+
+
+def _bad_lines(path: Path, problems: list[str]) -> str:
+    more = f"\n... and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
+    return (
+        f"{len(problems)} line(s) of {path} are not rows of one cai output; nothing was exported. "
+        "Fix or remove them (or finish the run first):\n" + "\n".join(problems[:SHOWN]) + more
+    )
