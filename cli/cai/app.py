@@ -7,7 +7,7 @@ stderr. Heavy modules (vLLM, torch, transformers) are never imported here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -16,6 +16,7 @@ from cai.admin import constitution_app, model_app
 from cai.commands import (
     ConstitutionOption,
     DebugOption,
+    DryRunOption,
     EngineArgOption,
     MaxBadRowsOption,
     MaxRowBytesOption,
@@ -26,16 +27,22 @@ from cai.commands import (
     ServerConcurrencyOption,
     ServerOption,
     ServersFileOption,
+    choice,
     engine_factory,
     run_command,
+    run_dry,
+    tokenizer_factory,
 )
 from cai.console import RichProgress, score_table, summary_table, write_stats
+from cai.dryrun import DryRun
 from cai.judge import JudgeSettings
 from cai.pipeline import ReviseJob, run_revise
-from cai.records import InputFormat
 from cai.report.cli import report
 from cai.review.cli import review_app
+from cai.score_rows import MODES, Mode
 from cai.scoring import ScoreJob, ScoreSummary, run_score
+from cai.sources import SOURCE_FORMATS, SourceFormat
+from cai.sources.hh import HHResponse
 
 app = typer.Typer(
     help="Constitutional AI preference data from a local vLLM model: critique → revise → score.",
@@ -68,7 +75,11 @@ def root(
 @app.command()
 def revise(
     prompts: Annotated[
-        str, typer.Argument(help="Prompt file: JSONL rows or plain text (one prompt per line); - for stdin.")
+        str,
+        typer.Argument(
+            help="Prompts: JSONL rows, hh-rlhf transcripts (JSONL), plain text (one prompt per line), CSV, Parquet, "
+            "or a Hugging Face dataset folder (save_to_disk); - for stdin."
+        ),
     ],
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write pairs here (JSONL); default or - is stdout.")
@@ -92,7 +103,28 @@ def revise(
     server: ServerOption = None,
     servers_file: ServersFileOption = None,
     server_concurrency: ServerConcurrencyOption = 64,
-    input_format: Annotated[str, typer.Option(help="auto (by extension, else by content), jsonl or text.")] = "auto",
+    input_format: Annotated[
+        str,
+        typer.Option(
+            help="auto (by folder, extension, else content), jsonl, text, hh (hh-rlhf transcripts), csv, parquet "
+            "or hf (a dataset folder)."
+        ),
+    ] = "auto",
+    prompt_column: Annotated[
+        str | None,
+        typer.Option(help="CSV/Parquet/dataset: the prompt column (text or chat turns). Default: prompt."),
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option(help="CSV/Parquet/dataset: the id column. Default: id, if there is one.")
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="Dataset folder with several splits: the one to read.")] = None,
+    hh_response: Annotated[
+        str,
+        typer.Option(
+            help="hh-rlhf rows: drop the final Assistant turn (the model answers afresh), or revise the chosen "
+            "or rejected transcript's final turn."
+        ),
+    ] = "drop",
     rejects: RejectsOption = None,
     overwrite: OverwriteOption = False,
     max_bad_rows: MaxBadRowsOption = 10,
@@ -107,6 +139,7 @@ def revise(
         ),
     ] = None,
     principles: Annotated[int, typer.Option(min=1, help="With --judge: comparison principles per pair.")] = 4,
+    dry_run: DryRunOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -118,8 +151,8 @@ def revise(
     Output rows are TRL conversational preference rows (prompt, chosen, rejected) with a `cai`
     provenance object. Rows go to stdout (or -o); progress and the summary go to stderr.
     """
-    if input_format not in ("auto", "jsonl", "text"):
-        raise typer.BadParameter("must be auto, jsonl or text", param_hint="--input-format")
+    source_format = choice(input_format, SOURCE_FORMATS, "--input-format")
+    response = choice(hh_response, ("drop", "chosen", "rejected"), "--hh-response")
     job = ReviseJob(
         prompts=prompts,
         output=output,
@@ -136,7 +169,11 @@ def revise(
         servers=tuple(server or ()),
         servers_file=servers_file,
         server_concurrency=server_concurrency,
-        input_format=_input_format(input_format),
+        input_format=cast(SourceFormat, source_format),
+        prompt_column=prompt_column,
+        id_column=id_column,
+        split=split,
+        hh_response=cast(HHResponse, response),
         rejects=rejects,
         overwrite=overwrite,
         max_bad_rows=max_bad_rows,
@@ -146,12 +183,22 @@ def revise(
     )
     if min_margin is not None and not judge:
         raise typer.BadParameter("needs --judge", param_hint="--min-margin")
+    if dry_run:
+        from cai.dryrun.revise import plan_revise
+
+        run_dry(quiet, debug, lambda progress: plan_revise(job, progress, tokenizer_factory(), engine_factory()))
+        return
     run_command(quiet, debug, lambda progress: run_revise(job, progress, engine_factory()), summary_table)
 
 
 @app.command()
 def score(
-    rows: Annotated[str, typer.Argument(help="JSONL rows to score; - for stdin.")],
+    rows: Annotated[
+        str,
+        typer.Argument(
+            help="Rows to score: JSONL, CSV, Parquet or a Hugging Face dataset folder; - for stdin (JSONL)."
+        ),
+    ],
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write scored rows here (JSONL); default or - is stdout.")
     ] = None,
@@ -175,13 +222,19 @@ def score(
     server: ServerOption = None,
     servers_file: ServersFileOption = None,
     server_concurrency: ServerConcurrencyOption = 64,
+    mode: Annotated[
+        str, typer.Option(help="auto (each row's shape decides), or force pointwise, pairwise or ranked.")
+    ] = "auto",
+    split: Annotated[str | None, typer.Option(help="Dataset folder with several splits: the one to read.")] = None,
     stats_json: Annotated[
-        Path | None, typer.Option(help="Also write the run's counts and reliability figures here as JSON.")
+        Path | None,
+        typer.Option(help="Also write the run's counts and reliability figures (with --dry-run: the plan) as JSON."),
     ] = None,
     rejects: RejectsOption = None,
     overwrite: OverwriteOption = False,
     max_bad_rows: MaxBadRowsOption = 10,
     max_row_bytes: MaxRowBytesOption = 1_000_000,
+    dry_run: DryRunOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -216,7 +269,22 @@ def score(
         overwrite=overwrite,
         max_bad_rows=max_bad_rows,
         max_row_bytes=max_row_bytes,
+        mode=cast(Mode, choice(mode, MODES, "--mode")),
+        split=split,
     )
+    if dry_run:
+        from cai.dryrun.score import plan_score
+
+        def plan_work(progress: RichProgress) -> DryRun:
+            return plan_score(job, progress, tokenizer_factory(), engine_factory())
+
+        run_dry(
+            quiet,
+            debug,
+            plan_work,
+            None if stats_json is None else lambda plan: write_stats(stats_json, plan.as_dict()),
+        )
+        return
 
     def work(progress: RichProgress) -> ScoreSummary:
         summary = run_score(job, progress, engine_factory())
@@ -225,10 +293,6 @@ def score(
         return summary
 
     run_command(quiet, debug, work, score_table)
-
-
-def _input_format(value: str) -> InputFormat:
-    return "jsonl" if value == "jsonl" else "text" if value == "text" else "auto"
 
 
 def main() -> None:
