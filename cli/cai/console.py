@@ -162,6 +162,8 @@ def plan_table(plan: DryRun) -> Table:
     exact = all(step.exact for step in plan.passes)
     table.add_row("prompt tokens", "n/a" if total is None else f"{'' if exact else '≥ '}{total}")
     table.add_row("counted by", plan.tokens)
+    if not plan.todo:
+        table.add_row("engine", "not needed: the run would load no model")
     return table
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from cai.engines import Message
@@ -22,7 +23,7 @@ class HFTokenCounter:
         except (OSError, ValueError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else repr(exc)
             raise InputError(f"--model {model_path}: its tokenizer cannot be loaded ({first})") from None
-        self.label = f"AutoTokenizer({model_path})"
+        self.label = f"AutoTokenizer ({Path(model_path).name})"
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
         """As VLLMEngine.prompt_tokens: the templated text with the generation prompt, no special tokens added."""
