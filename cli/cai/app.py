@@ -18,15 +18,21 @@ from cai.commands import (
     DebugOption,
     DryRunOption,
     EngineArgOption,
+    HHResponseOption,
+    IdColumnOption,
+    InputFormatOption,
     MaxBadRowsOption,
     MaxRowBytesOption,
     ModelOption,
+    ModeOption,
     OverwriteOption,
+    PromptColumnOption,
     QuietOption,
     RejectsOption,
     ServerConcurrencyOption,
     ServerOption,
     ServersFileOption,
+    SplitOption,
     choice,
     engine_factory,
     run_command,
@@ -103,28 +109,11 @@ def revise(
     server: ServerOption = None,
     servers_file: ServersFileOption = None,
     server_concurrency: ServerConcurrencyOption = 64,
-    input_format: Annotated[
-        str,
-        typer.Option(
-            help="auto (by folder, extension, else content), jsonl, text, hh (hh-rlhf transcripts), csv, parquet "
-            "or hf (a dataset folder)."
-        ),
-    ] = "auto",
-    prompt_column: Annotated[
-        str | None,
-        typer.Option(help="CSV/Parquet/dataset: the prompt column (text or chat turns). Default: prompt."),
-    ] = None,
-    id_column: Annotated[
-        str | None, typer.Option(help="CSV/Parquet/dataset: the id column. Default: id, if there is one.")
-    ] = None,
-    split: Annotated[str | None, typer.Option(help="Dataset folder with several splits: the one to read.")] = None,
-    hh_response: Annotated[
-        str,
-        typer.Option(
-            help="hh-rlhf rows: drop the final Assistant turn (the model answers afresh), or revise the chosen "
-            "or rejected transcript's final turn."
-        ),
-    ] = "drop",
+    input_format: InputFormatOption = "auto",
+    prompt_column: PromptColumnOption = None,
+    id_column: IdColumnOption = None,
+    split: SplitOption = None,
+    hh_response: HHResponseOption = "drop",
     rejects: RejectsOption = None,
     overwrite: OverwriteOption = False,
     max_bad_rows: MaxBadRowsOption = 10,
@@ -222,10 +211,8 @@ def score(
     server: ServerOption = None,
     servers_file: ServersFileOption = None,
     server_concurrency: ServerConcurrencyOption = 64,
-    mode: Annotated[
-        str, typer.Option(help="auto (each row's shape decides), or force pointwise, pairwise or ranked.")
-    ] = "auto",
-    split: Annotated[str | None, typer.Option(help="Dataset folder with several splits: the one to read.")] = None,
+    mode: ModeOption = "auto",
+    split: SplitOption = None,
     stats_json: Annotated[
         Path | None,
         typer.Option(help="Also write the run's counts and reliability figures (with --dry-run: the plan) as JSON."),

@@ -86,6 +86,30 @@ MaxBadRowsOption = Annotated[
 MaxRowBytesOption = Annotated[int, typer.Option(min=1, help="Input rows longer than this are quarantined.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+InputFormatOption = Annotated[
+    str,
+    typer.Option(
+        help="auto (by folder, extension, else content), jsonl, text, hh (hh-rlhf transcripts), csv, parquet "
+        "or hf (a dataset folder)."
+    ),
+]
+PromptColumnOption = Annotated[
+    str | None, typer.Option(help="CSV/Parquet/dataset: the prompt column (text or chat turns). Default: prompt.")
+]
+IdColumnOption = Annotated[
+    str | None, typer.Option(help="CSV/Parquet/dataset: the id column. Default: id, if there is one.")
+]
+SplitOption = Annotated[str | None, typer.Option(help="Dataset folder with several splits: the one to read.")]
+HHResponseOption = Annotated[
+    str,
+    typer.Option(
+        help="hh-rlhf rows: drop the final Assistant turn (the model answers afresh), or revise the chosen "
+        "or rejected transcript's final turn."
+    ),
+]
+ModeOption = Annotated[
+    str, typer.Option(help="auto (each row's shape decides), or force pointwise, pairwise or ranked.")
+]
 DryRunOption = Annotated[
     bool,
     typer.Option(
