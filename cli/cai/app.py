@@ -7,7 +7,7 @@ stderr. Heavy modules (vLLM, torch, transformers) are never imported here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -16,28 +16,42 @@ from cai.admin import constitution_app, model_app
 from cai.commands import (
     ConstitutionOption,
     DebugOption,
+    DryRunOption,
     EngineArgOption,
+    HHResponseOption,
+    IdColumnOption,
+    InputFormatOption,
     MaxBadRowsOption,
     MaxRowBytesOption,
     ModelOption,
+    ModeOption,
+    OutputFormatOption,
     OverwriteOption,
+    PromptColumnOption,
     QuietOption,
     RejectsOption,
     ServerConcurrencyOption,
     ServerOption,
     ServersFileOption,
+    SplitOption,
+    choice,
     engine_factory,
     run_command,
+    run_dry,
+    tokenizer_factory,
 )
 from cai.console import RichProgress, score_table, summary_table, write_stats
+from cai.dryrun import DryRun
 from cai.export.cli import export
 from cai.formats import OUTPUT_FORMATS, OutputFormat
 from cai.judge import JudgeSettings
 from cai.pipeline import ReviseJob, run_revise
-from cai.records import InputFormat
 from cai.report.cli import report
 from cai.review.cli import review_app
+from cai.score_rows import MODES, Mode
 from cai.scoring import ScoreJob, ScoreSummary, run_score
+from cai.sources import SOURCE_FORMATS, SourceFormat
+from cai.sources.hh import HHResponse
 
 app = typer.Typer(
     help="Constitutional AI preference data from a local vLLM model: critique → revise → score.",
@@ -71,7 +85,11 @@ def root(
 @app.command()
 def revise(
     prompts: Annotated[
-        str, typer.Argument(help="Prompt file: JSONL rows or plain text (one prompt per line); - for stdin.")
+        str,
+        typer.Argument(
+            help="Prompts: JSONL rows, hh-rlhf transcripts (JSONL), plain text (one prompt per line), CSV, Parquet, "
+            "or a Hugging Face dataset folder (save_to_disk); - for stdin."
+        ),
     ],
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write pairs here (JSONL); default or - is stdout.")
@@ -95,15 +113,12 @@ def revise(
     server: ServerOption = None,
     servers_file: ServersFileOption = None,
     server_concurrency: ServerConcurrencyOption = 64,
-    input_format: Annotated[str, typer.Option(help="auto (by extension, else by content), jsonl or text.")] = "auto",
-    output_format: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            help="Row shape: trl (prompt/chosen/rejected, for DPO), sft (messages ending in the final revision, "
-            "for SFT) or hf-cai (Hugging Face's CAI dataset columns). docs/formats.md.",
-        ),
-    ] = "trl",
+    input_format: InputFormatOption = "auto",
+    prompt_column: PromptColumnOption = None,
+    id_column: IdColumnOption = None,
+    split: SplitOption = None,
+    hh_response: HHResponseOption = "drop",
+    output_format: OutputFormatOption = "trl",
     rejects: RejectsOption = None,
     overwrite: OverwriteOption = False,
     max_bad_rows: MaxBadRowsOption = 10,
@@ -118,6 +133,7 @@ def revise(
         ),
     ] = None,
     principles: Annotated[int, typer.Option(min=1, help="With --judge: comparison principles per pair.")] = 4,
+    dry_run: DryRunOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -130,10 +146,9 @@ def revise(
     provenance object (`--format sft` or `hf-cai` for other shapes). Rows go to stdout (or -o);
     progress and the summary go to stderr.
     """
-    if input_format not in ("auto", "jsonl", "text"):
-        raise typer.BadParameter("must be auto, jsonl or text", param_hint="--input-format")
-    if output_format not in OUTPUT_FORMATS:
-        raise typer.BadParameter(f"must be one of {', '.join(OUTPUT_FORMATS)}", param_hint="--format")
+    source_format = choice(input_format, SOURCE_FORMATS, "--input-format")
+    response = choice(hh_response, ("drop", "chosen", "rejected"), "--hh-response")
+    row_format = choice(output_format, OUTPUT_FORMATS, "--format")
     job = ReviseJob(
         prompts=prompts,
         output=output,
@@ -150,23 +165,37 @@ def revise(
         servers=tuple(server or ()),
         servers_file=servers_file,
         server_concurrency=server_concurrency,
-        input_format=_input_format(input_format),
+        input_format=cast(SourceFormat, source_format),
+        prompt_column=prompt_column,
+        id_column=id_column,
+        split=split,
+        hh_response=cast(HHResponse, response),
         rejects=rejects,
         overwrite=overwrite,
         max_bad_rows=max_bad_rows,
         max_row_bytes=max_row_bytes,
         judge=JudgeSettings(principles=principles) if judge else None,
         min_margin=min_margin,
-        output_format=_output_format(output_format),
+        output_format=cast(OutputFormat, row_format),
     )
     if min_margin is not None and not judge:
         raise typer.BadParameter("needs --judge", param_hint="--min-margin")
+    if dry_run:
+        from cai.dryrun.revise import plan_revise
+
+        run_dry(quiet, debug, lambda progress: plan_revise(job, progress, tokenizer_factory(), engine_factory()))
+        return
     run_command(quiet, debug, lambda progress: run_revise(job, progress, engine_factory()), summary_table)
 
 
 @app.command()
 def score(
-    rows: Annotated[str, typer.Argument(help="JSONL rows to score; - for stdin.")],
+    rows: Annotated[
+        str,
+        typer.Argument(
+            help="Rows to score: JSONL, CSV, Parquet or a Hugging Face dataset folder; - for stdin (JSONL)."
+        ),
+    ],
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write scored rows here (JSONL); default or - is stdout.")
     ] = None,
@@ -190,13 +219,17 @@ def score(
     server: ServerOption = None,
     servers_file: ServersFileOption = None,
     server_concurrency: ServerConcurrencyOption = 64,
+    mode: ModeOption = "auto",
+    split: SplitOption = None,
     stats_json: Annotated[
-        Path | None, typer.Option(help="Also write the run's counts and reliability figures here as JSON.")
+        Path | None,
+        typer.Option(help="Also write the run's counts and reliability figures (with --dry-run: the plan) as JSON."),
     ] = None,
     rejects: RejectsOption = None,
     overwrite: OverwriteOption = False,
     max_bad_rows: MaxBadRowsOption = 10,
     max_row_bytes: MaxRowBytesOption = 1_000_000,
+    dry_run: DryRunOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -231,7 +264,22 @@ def score(
         overwrite=overwrite,
         max_bad_rows=max_bad_rows,
         max_row_bytes=max_row_bytes,
+        mode=cast(Mode, choice(mode, MODES, "--mode")),
+        split=split,
     )
+    if dry_run:
+        from cai.dryrun.score import plan_score
+
+        def plan_work(progress: RichProgress) -> DryRun:
+            return plan_score(job, progress, tokenizer_factory(), engine_factory())
+
+        run_dry(
+            quiet,
+            debug,
+            plan_work,
+            None if stats_json is None else lambda plan: write_stats(stats_json, plan.as_dict()),
+        )
+        return
 
     def work(progress: RichProgress) -> ScoreSummary:
         summary = run_score(job, progress, engine_factory())
@@ -240,14 +288,6 @@ def score(
         return summary
 
     run_command(quiet, debug, work, score_table)
-
-
-def _input_format(value: str) -> InputFormat:
-    return "jsonl" if value == "jsonl" else "text" if value == "text" else "auto"
-
-
-def _output_format(value: str) -> OutputFormat:
-    return "sft" if value == "sft" else "hf-cai" if value == "hf-cai" else "trl"
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cai.dryrun import DryRun
 from cai.events import StageDone
 from cai.pipeline import Summary
 from cai.scoring import ScoreSummary
@@ -135,6 +136,34 @@ def score_table(summary: ScoreSummary) -> Table:
     table.add_row("tokens", _tokens(summary))
     _engine_row(table, summary)
     table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
+    return table
+
+
+def plan_table(plan: DryRun) -> Table:
+    """A dry run's plan: where every row would go, then requests and prompt tokens per pass."""
+    title = f"{plan.command} --dry-run (no engine built, no file written)"
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("input", plan.input)
+    table.add_row("rows in", str(plan.rows_in))
+    table.add_row("already done", f"{plan.already_done} (in {plan.output})" if plan.already_done else "0")
+    table.add_row("to do", str(plan.todo))
+    table.add_row("dropped", _counts(plan.dropped))
+    table.add_row("quarantined", _counts(plan.quarantined) + (f" → {plan.rejects}" if plan.quarantined else ""))
+    if plan.torn_lines:
+        table.add_row("torn lines", f"{plan.torn_lines} (the run would cut them off)")
+    for step in plan.passes:
+        tokens = (
+            "" if step.prompt_tokens is None else f", {'' if step.exact else '≥ '}{step.prompt_tokens} prompt tokens"
+        )
+        table.add_row(f"pass {step.name}", f"{step.requests} requests{tokens}")
+    total = plan.prompt_tokens
+    exact = all(step.exact for step in plan.passes)
+    table.add_row("prompt tokens", "n/a" if total is None else f"{'' if exact else '≥ '}{total}")
+    table.add_row("counted by", plan.tokens)
+    if not plan.todo:
+        table.add_row("engine", "not needed: the run would load no model")
     return table
 
 

@@ -89,9 +89,13 @@ def plan_resume(
     items: Sequence[K],
     rejects: Sequence[Reject],
     key_of: KeyOf,
+    readonly: bool = False,
 ) -> Plan[K]:
-    """Check and repair OUT (if writing to a file), then keep only the rows and rejects not yet in it."""
-    holdings = prepare_resume(paths, parameters, overwrite, key_of) if paths.output else Holdings.empty()
+    """Check and repair OUT (if writing to a file), then keep only the rows and rejects not yet in it.
+
+    `readonly` (a dry run) checks and reads OUT but changes nothing: no --overwrite deletion, no repair.
+    """
+    holdings = prepare_resume(paths, parameters, overwrite, key_of, readonly) if paths.output else Holdings.empty()
     unique, duplicates = split_duplicates(items)
     return Plan(
         holdings=holdings,
@@ -101,9 +105,13 @@ def plan_resume(
     )
 
 
-def prepare_resume(paths: OutputPaths, parameters: Mapping[str, Any], overwrite: bool, key_of: KeyOf) -> Holdings:
+def prepare_resume(
+    paths: OutputPaths, parameters: Mapping[str, Any], overwrite: bool, key_of: KeyOf, readonly: bool = False
+) -> Holdings:
     """Check that OUT belongs to this run's parameters, repair torn tails, and read the done keys."""
     assert paths.output is not None and paths.manifest is not None
+    if overwrite and readonly:
+        return Holdings.empty()
     if overwrite:
         for path in (paths.output, paths.rejects, paths.manifest):
             path.unlink(missing_ok=True)
@@ -116,8 +124,8 @@ def prepare_resume(paths: OutputPaths, parameters: Mapping[str, Any], overwrite:
         )
     if manifest is not None:
         _check_parameters(manifest, parameters, paths.output)
-    pair_keys, torn_pairs = _repair_and_read_keys(paths.output, key_of)
-    reject_keys, torn_rejects = _repair_and_read_keys(paths.rejects, lambda row: row["key"])
+    pair_keys, torn_pairs = _repair_and_read_keys(paths.output, key_of, repair=not readonly)
+    reject_keys, torn_rejects = _repair_and_read_keys(paths.rejects, lambda row: row["key"], repair=not readonly)
     torn = torn_pairs + torn_rejects
     return Holdings(frozenset(pair_keys), frozenset(reject_keys), torn)
 
@@ -146,7 +154,7 @@ def _check_format(before: str, now: str, output: Path) -> None:
         )
 
 
-def _repair_and_read_keys(path: Path, key_of: KeyOf) -> tuple[set[str], int]:
+def _repair_and_read_keys(path: Path, key_of: KeyOf, repair: bool = True) -> tuple[set[str], int]:
     """Keys of every complete line; a torn last line (no newline) is truncated away."""
     keys: set[str] = set()
     if not path.exists():
@@ -166,7 +174,7 @@ def _repair_and_read_keys(path: Path, key_of: KeyOf) -> tuple[set[str], int]:
                     "fix or remove that line, or pass --overwrite to start over"
                 ) from None
             complete_bytes += len(line)
-    if torn:
+    if torn and repair:
         os.truncate(path, complete_bytes)
     return keys, torn
 

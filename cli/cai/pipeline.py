@@ -18,6 +18,7 @@ from cai import constitution
 from cai.engine_args import parse_engine_args
 from cai.engines import Engine
 from cai.engines.vllm import VLLMEngine
+from cai.errors import InputError
 from cai.events import StageDone
 from cai.flows import drive, in_order
 from cai.formats import OutputFormat, row_maker
@@ -26,17 +27,11 @@ from cai.judged import JudgedRecord, destination, record_flow
 from cai.ledger import OutputPaths, Plan, plan_resume
 from cai.manifest import Manifest
 from cai.output import JsonlWriter, Provenance
-from cai.preflight import EngineFactory, check_bad_rows, check_paths, resolve_engine
-from cai.records import (
-    MAX_ROW_BYTES,
-    InputFormat,
-    Record,
-    chunks,
-    fingerprint,
-    record_key,
-    scan,
-)
+from cai.preflight import EngineFactory, bad_rows_problem, check_paths, resolve_engine
+from cai.records import MAX_ROW_BYTES, Record, chunks, fingerprint, record_key
 from cai.revise import ReviseRunner, ReviseSettings
+from cai.sources import SourceFormat, SourceOptions, read_prompts
+from cai.sources.hh import HHResponse
 from cai.tally import Tally
 
 PROMPT_FORMAT_VERSION = 1
@@ -62,7 +57,11 @@ class ReviseJob:
     servers: tuple[str, ...] = ()  # --server URLs (with --servers-file and CAI_SERVERS): vLLM servers, not in-process
     servers_file: str | None = None
     server_concurrency: int = 64  # requests in flight per server
-    input_format: InputFormat = "auto"
+    input_format: SourceFormat = "auto"
+    prompt_column: str | None = None  # tables: the prompt column (None: `prompt`, else hh-rlhf columns)
+    id_column: str | None = None  # tables: the id column (None: `id` if there is one)
+    split: str | None = None  # a DatasetDict folder's split
+    hh_response: HHResponse = "drop"  # hh-rlhf: drop the final Assistant turn, or revise chosen's / rejected's
     rejects: str | None = None
     overwrite: bool = False
     max_bad_rows: int = 10
@@ -113,6 +112,7 @@ class Prepared:
     parameters: dict[str, Any]
     plan: Plan[Record]
     engine_factory: EngineFactory
+    bad_rows: str | None = None  # a dry run's: the input has more bad rows than --max-bad-rows
 
 
 def run_revise(job: ReviseJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> Summary:
@@ -139,15 +139,22 @@ def note_resume(plan: Plan[Any], progress: Progress) -> None:
         progress.note(f"resuming: {plan.already_done} of {plan.input_rows} rows are already done")
 
 
-def prepare(job: ReviseJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> Prepared:
-    """Validate options, constitution and every input row; find what an earlier run already did."""
+def prepare(
+    job: ReviseJob, progress: Progress, engine_factory: EngineFactory = build_engine, dry_run: bool = False
+) -> Prepared:
+    """Validate options, constitution and every input row; find what an earlier run already did.
+
+    A dry run changes no file and reports too many bad rows in `bad_rows` instead of stopping.
+    """
     loaded = constitution.load(job.constitution)
     settings = _settings(job, loaded.constitution.defaults)
     engine_args = parse_engine_args(job.engine_args)
     paths = OutputPaths.for_output(job.output, job.rejects)
     check_paths(job.prompts, paths)
-    scanned = scan(job.prompts, job.input_format, job.max_row_bytes)
-    check_bad_rows(scanned, job.max_bad_rows)
+    scanned = read_prompts(job.prompts, source_options(job))
+    bad_rows = bad_rows_problem(scanned, job.max_bad_rows)
+    if bad_rows is not None and not dry_run:
+        raise InputError(bad_rows)
     model_path, model_label, engine_factory = resolve_engine(
         job.model, job.servers, job.servers_file, engine_args, progress.note, engine_factory, job.server_concurrency
     )
@@ -155,7 +162,9 @@ def prepare(job: ReviseJob, progress: Progress, engine_factory: EngineFactory = 
     run_key = fingerprint(parameters)  # without the format: a row's key names its content, not its shape
     parameters["format"] = job.output_format
     records = [Record(line, row, record_key(row, run_key)) for line, row in scanned.rows]
-    plan = plan_resume(paths, parameters, job.overwrite, records, scanned.rejects, key_of=lambda r: r["cai"]["key"])
+    plan = plan_resume(
+        paths, parameters, job.overwrite, records, scanned.rejects, key_of=lambda r: r["cai"]["key"], readonly=dry_run
+    )
     return Prepared(
         job=job,
         loaded=loaded,
@@ -168,6 +177,13 @@ def prepare(job: ReviseJob, progress: Progress, engine_factory: EngineFactory = 
         parameters=parameters,
         plan=plan,
         engine_factory=engine_factory,
+        bad_rows=bad_rows,
+    )
+
+
+def source_options(job: ReviseJob) -> SourceOptions:
+    return SourceOptions(
+        job.input_format, job.max_row_bytes, job.prompt_column, job.id_column, job.split, job.hh_response
     )
 
 

@@ -96,7 +96,7 @@ class PointwiseScorer:
 
     def fits(self, task: PointTask) -> bool:
         longest = max(self.constitution.principles, key=lambda p: len(p.critique_request))
-        messages = self._messages(rubric_question(task.conversation, task.response, longest))
+        messages = self.messages(rubric_question(task.conversation, task.response, longest))
         return self.engine.prompt_tokens(messages) + self.max_tokens <= self.engine.max_model_len
 
     def flow(self, task: PointTask) -> Generator[Request | Parallel, Any, PointVerdict]:
@@ -116,7 +116,7 @@ class PointwiseScorer:
 
     def _request(self, task: PointTask, principle: Principle) -> Request:
         return Request(
-            messages=self._messages(rubric_question(task.conversation, task.response, principle)),
+            messages=self.messages(rubric_question(task.conversation, task.response, principle)),
             max_tokens=self.max_tokens,
             temperature=0.0,
             seed=derived_seed(task.key, f"rubric-{principle.id}"),
@@ -124,5 +124,5 @@ class PointwiseScorer:
         )
 
     @staticmethod
-    def _messages(text: str) -> tuple[Message, ...]:
+    def messages(text: str) -> tuple[Message, ...]:
         return ({"role": "system", "content": RUBRIC_SYSTEM}, {"role": "user", "content": text})

@@ -75,10 +75,17 @@ def check_paths(source: str, paths: OutputPaths) -> None:
 
 
 def check_bad_rows(scanned: Scan[Any], limit: int) -> None:
+    problem = bad_rows_problem(scanned, limit)
+    if problem is not None:
+        raise InputError(problem)
+
+
+def bad_rows_problem(scanned: Scan[Any], limit: int) -> str | None:
+    """What to tell the user when the input has more bad rows than --max-bad-rows allows, else None."""
     if len(scanned.rejects) <= limit:
-        return
+        return None
     shown = "\n".join(f"{scanned.label}:{r.line}: {r.reason}: {r.detail}" for r in scanned.rejects[:10])
-    raise InputError(
+    return (
         f"{len(scanned.rejects)} of {scanned.lines} rows in {scanned.label} are bad (limit --max-bad-rows {limit}); "
         f"nothing was generated. First ones:\n{shown}"
     )

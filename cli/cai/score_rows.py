@@ -7,7 +7,11 @@ user's metadata survives. Only the keys below are read:
 - `response` — pointwise rubric scores;
 - `chosen` + `rejected` (TRL string or conversational form) — pairwise, with a known preferred side;
 - `response_a` + `response_b` — pairwise, unlabelled;
-- `responses` (2–16 strings) — every pair compared, best vs worst emitted as chosen/rejected.
+- `responses` (2–16 strings) — every pair compared, best vs worst emitted as chosen/rejected;
+- or, with neither prompt nor messages, hh-rlhf's `chosen` + `rejected` transcripts — a labelled pair.
+
+`--mode` forces one kind: the row is read through that kind's fields only, and a row without them is
+quarantined (`mode_mismatch`).
 """
 
 from __future__ import annotations
@@ -20,8 +24,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from cai.engines import Message
 from cai.records import BadRow, ChatMessage
+from cai.sources import hh
 
 Kind = Literal["pointwise", "pairwise", "rank"]
+Mode = Literal["auto", "pointwise", "pairwise", "ranked"]
+MODES: tuple[str, ...] = ("auto", "pointwise", "pairwise", "ranked")
+SHAPES = {"pointwise": ("response",), "pairwise": ("chosen", "response_a"), "ranked": ("responses",)}
+NEEDS = {"pointwise": "response", "pairwise": "chosen+rejected or response_a+response_b", "ranked": "responses"}
 MAX_RANKED = 16
 _TURNS = TypeAdapter(tuple[ChatMessage, ...])
 
@@ -36,9 +45,15 @@ class ScoreRow:
     conversational: bool  # the prompt was a list of turns: emit chosen/rejected as turns too
 
 
-def read_score_row(data: dict[str, Any]) -> ScoreRow:
+def read_score_row(data: dict[str, Any], mode: Mode = "auto") -> ScoreRow:
+    if hh.is_transcript_row(data):
+        return _transcripts(data, mode)
     conversation, conversational = _conversation(data)
-    shapes = [name for name in ("response", "chosen", "response_a", "responses") if name in data]
+    present = [name for name in ("response", "chosen", "response_a", "responses") if name in data]
+    shapes = present if mode == "auto" else [name for name in present if name in SHAPES[mode]]
+    if mode != "auto" and not shapes:
+        has = ", ".join(present) or "no response field"
+        raise BadRow("mode_mismatch", f"--mode {mode} reads {NEEDS[mode]}; the row has {has}")
     if len(shapes) != 1:
         found = ", ".join(shapes) or "none"
         raise BadRow(
@@ -60,6 +75,20 @@ def read_score_row(data: dict[str, Any]) -> ScoreRow:
         raise BadRow("invalid_row", f"responses: expected a list of 2 to {MAX_RANKED} strings")
     texts = tuple(_text({"responses[i]": item}, "responses[i]") for item in responses)
     return ScoreRow(data, "rank", conversation, texts, False, conversational)
+
+
+def _transcripts(data: dict[str, Any], mode: Mode) -> ScoreRow:
+    """hh-rlhf's two transcripts: the turns they share, then chosen vs rejected (a labelled pair)."""
+    if mode not in ("auto", "pairwise"):
+        raise BadRow("mode_mismatch", f"--mode {mode} reads {NEEDS[mode]}; the row has hh-rlhf transcripts (pairwise)")
+    turns, chosen, rejected = hh.labelled_pair(data)
+    try:
+        conversation = tuple(turn.model_dump() for turn in _TURNS.validate_python(turns))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BadRow("invalid_transcript", f"chosen: turn {where}: {first['msg']}") from None
+    return ScoreRow(data, "pairwise", conversation, (chosen, rejected), True, False)
 
 
 def _conversation(data: dict[str, Any]) -> tuple[tuple[Message, ...], bool]:

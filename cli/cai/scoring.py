@@ -11,25 +11,27 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cai import constitution
 from cai.engine_args import parse_engine_args
 from cai.engines import Engine
+from cai.errors import InputError
 from cai.events import StageDone
 from cai.flows import drive, in_order
 from cai.judge import JudgeSettings, PairwiseJudge
-from cai.ledger import OutputPaths, plan_resume
+from cai.ledger import OutputPaths, Plan, plan_resume
 from cai.manifest import Manifest
 from cai.output import JsonlWriter
 from cai.pipeline import Progress, build_engine, loaded_engine, note_resume
 from cai.pointwise import PointwiseScorer
-from cai.preflight import EngineFactory, check_bad_rows, check_paths, resolve_engine
-from cai.records import MAX_ROW_BYTES, Reject, chunks, fingerprint, scan_rows, truncate
+from cai.preflight import EngineFactory, bad_rows_problem, check_paths, resolve_engine
+from cai.records import MAX_ROW_BYTES, Reject, chunks, fingerprint, truncate
 from cai.score_flows import Outcome, RowScorers
-from cai.score_rows import Scored, ScoreRow, read_score_row
+from cai.score_rows import Mode, Scored, ScoreRow, read_score_row
+from cai.sources import read_rows
 from cai.tally import Tally
 
 SCORE_FORMAT_VERSION = 3  # 2: the judge reads the next token's top-k, shared text first; 3: instruction shared too
@@ -57,6 +59,8 @@ class ScoreJob:
     overwrite: bool = False
     max_bad_rows: int = 10
     max_row_bytes: int = MAX_ROW_BYTES
+    mode: Mode = "auto"  # --mode: force one row kind; rows without its fields are quarantined
+    split: str | None = None  # a DatasetDict folder's split
 
 
 @dataclass
@@ -87,21 +91,52 @@ class ScoreSummary(Tally):
         return {**super().as_dict(), "reliability": self.reliability()}
 
 
-def run_score(job: ScoreJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> ScoreSummary:
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class ScorePrepared:
+    """A validated `cai score` run: everything decided before the model loads."""
+
+    loaded: constitution.LoadedConstitution
+    engine_args: Mapping[str, str]
+    paths: OutputPaths
+    input_label: str
+    model_path: str
+    model_label: str
+    parameters: dict[str, Any]
+    plan: Plan[Scored]
+    engine_factory: EngineFactory
+    bad_rows: str | None = None  # a dry run's: the input has more bad rows than --max-bad-rows
+
+
+def prepare_score(
+    job: ScoreJob, progress: Progress, engine_factory: EngineFactory = build_engine, dry_run: bool = False
+) -> ScorePrepared:
+    """Validate options, constitution and every row; find what an earlier run did (a dry run changes no file)."""
     loaded = constitution.load(job.constitution)
     engine_args = parse_engine_args(job.engine_args)
     paths = OutputPaths.for_output(job.output, job.rejects, command="score")
     check_paths(job.rows, paths)
-    scanned = scan_rows(job.rows, "jsonl", job.max_row_bytes, read_score_row)
-    check_bad_rows(scanned, job.max_bad_rows)
+    scanned = read_rows(job.rows, lambda data: read_score_row(data, job.mode), job.split, job.max_row_bytes)
+    bad_rows = bad_rows_problem(scanned, job.max_bad_rows)
+    if bad_rows is not None and not dry_run:
+        raise InputError(bad_rows)
     model_path, model_label, engine_factory = resolve_engine(
         job.model, job.servers, job.servers_file, engine_args, progress.note, engine_factory, job.server_concurrency
     )
     parameters = _parameters(job, loaded, model_label)
     run_key = fingerprint(parameters)
     items = [Scored(line, row, _key(row, run_key)) for line, row in scanned.rows]
-    plan = plan_resume(paths, parameters, job.overwrite, items, scanned.rejects, key_of=lambda r: r["scores"]["key"])
+    plan = plan_resume(
+        paths, parameters, job.overwrite, items, scanned.rejects, key_of=lambda r: r["scores"]["key"], readonly=dry_run
+    )
+    return ScorePrepared(
+        loaded, engine_args, paths, scanned.label, model_path, model_label, parameters, plan, engine_factory, bad_rows
+    )
+
+
+def run_score(job: ScoreJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> ScoreSummary:
+    started = time.perf_counter()
+    run = prepare_score(job, progress, engine_factory)
+    loaded, paths, plan, model_label = run.loaded, run.paths, run.plan, run.model_label
     summary = ScoreSummary(
         rows_in=plan.input_rows,
         already_done=plan.already_done,
@@ -112,13 +147,13 @@ def run_score(job: ScoreJob, progress: Progress, engine_factory: EngineFactory =
     if plan.nothing_to_do(paths):
         return summary
     writer = _ScoreWriter(paths, loaded, model_label, summary)
-    manifest = Manifest(paths, parameters, loaded, model_label, scanned.label, plan.holdings, tool="cai score")
+    manifest = Manifest(paths, run.parameters, loaded, model_label, run.input_label, plan.holdings, tool="cai score")
     with manifest.recording(summary, writer.rows, writer.rejects):
         for entry in plan.new_rejects:
             writer.reject(entry)
         writer.commit()
         if plan.todo:
-            with loaded_engine(engine_factory, model_path, engine_args, model_label, progress) as engine:
+            with loaded_engine(run.engine_factory, run.model_path, run.engine_args, model_label, progress) as engine:
                 summary.engine_loaded(engine, time.perf_counter() - started)
                 _score_all(job, loaded.constitution, engine, plan.todo, writer, progress, summary)
     summary.wall_seconds = time.perf_counter() - started
@@ -137,6 +172,7 @@ def _parameters(job: ScoreJob, loaded: constitution.LoadedConstitution, model_la
         "temperature": job.temperature,
         "seed": job.seed,
         "score_format": SCORE_FORMAT_VERSION,
+        **({"mode": job.mode} if job.mode != "auto" else {}),  # absent in auto: earlier outputs still resume
     }
 
 

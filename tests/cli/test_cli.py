@@ -114,7 +114,7 @@ def test_bad_constitution_exits_2_naming_file_and_field(
         (["PROMPTS", "--model", "./models/missing"], "no such folder"),
         (["PROMPTS", "-o", "PROMPTS"], "would overwrite the input"),
         (["PROMPTS", "--rounds", "0"], "Invalid value for '--rounds'"),
-        (["PROMPTS", "--input-format", "csv"], "must be auto, jsonl or text"),
+        (["PROMPTS", "--input-format", "xml"], "must be one of auto, jsonl"),
     ],
 )
 def test_usage_errors_exit_2(

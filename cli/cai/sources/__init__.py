@@ -1,0 +1,127 @@
+"""Where rows come from: JSONL and text (cai.records), hh-rlhf transcripts, CSV, Parquet, dataset folders.
+
+Every reader hands back the same Scan: usable rows numbered as the user finds them (the line of a
+JSONL, text or CSV file; the 1-based row of a Parquet file or dataset folder) and a Reject for every
+row that cannot be used, so every format gets the same quarantine, --max-bad-rows and resume. pyarrow
+and datasets load only when such an input is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from cai.errors import InputError
+from cai.records import MAX_ROW_BYTES, InputFormat, PromptRow, Scan, scan_rows, validate_prompt_row
+from cai.sources import hh
+from cai.sources.columns import PromptColumns, scan_table
+from cai.sources.hfdisk import dataset_table, is_dataset_folder
+from cai.sources.table import Table, csv_table, parquet_table
+
+SourceFormat = Literal["auto", "jsonl", "text", "hh", "csv", "parquet", "hf"]
+SOURCE_FORMATS: tuple[str, ...] = get_args(SourceFormat)
+Container = Literal["lines", "jsonl", "text", "csv", "parquet", "hf"]
+TABLES = ("csv", "parquet", "hf")
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How to read a prompt source; the column options apply to tables (CSV, Parquet, dataset folders)."""
+
+    input_format: SourceFormat = "auto"
+    max_row_bytes: int = MAX_ROW_BYTES
+    prompt_column: str | None = None
+    id_column: str | None = None
+    split: str | None = None
+    hh_response: hh.HHResponse = "drop"
+
+
+def read_prompts(source: str, options: SourceOptions) -> Scan[PromptRow]:
+    """Every row of a prompt source for `cai revise`, validated or quarantined."""
+    container = detect(source, options.input_format)
+    _check_options(container, options)
+    if container in TABLES:
+        table = open_table(source, container, options)
+        columns, validate = PromptColumns(options.prompt_column, options.id_column, options.hh_response).select(table)
+        return scan_table(table, columns, validate, options.max_row_bytes)
+    line_format: InputFormat = "auto" if container == "lines" else "text" if container == "text" else "jsonl"
+    return scan_rows(source, line_format, options.max_row_bytes, _row_validator(options))
+
+
+def read_rows(
+    source: str, validate: Callable[[dict[str, Any]], Any], split: str | None, max_row_bytes: int
+) -> Scan[Any]:
+    """Every row of a `cai score` source: JSONL lines, or table rows with their columns as fields."""
+    container = detect(source, "auto")
+    if split is not None and container != "hf":
+        raise InputError("--split is for Hugging Face dataset folders (save_to_disk) only")
+    if container in TABLES:
+        table = open_table(source, container, SourceOptions(split=split))
+        return scan_table(table, None, validate, max_row_bytes)
+    return scan_rows(source, "jsonl", max_row_bytes, validate)
+
+
+def detect(source: str, requested: SourceFormat) -> Container:
+    """The requested format, else by folder, extension and (for Parquet) the file's magic bytes."""
+    if requested == "hh":
+        return "jsonl"
+    if requested != "auto":
+        return requested
+    if source == "-":
+        return "lines"
+    path = Path(source)
+    if path.is_dir():
+        if is_dataset_folder(path):
+            return "hf"
+        raise InputError(
+            f"{source} is a folder but not a Hugging Face dataset saved with save_to_disk "
+            "(no dataset_info.json or dataset_dict.json); pass a file or such a folder"
+        )
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in {".parquet", ".pq"} or _starts_with(path, b"PAR1"):
+        return "parquet"
+    return "lines"
+
+
+def open_table(source: str, container: Container, options: SourceOptions) -> Table:
+    if container == "csv":
+        return csv_table(source, options.max_row_bytes)
+    if container == "parquet":
+        return parquet_table(source)
+    if not Path(source).is_dir():
+        raise InputError(f"{source} is not a folder; --input-format hf reads a folder written by save_to_disk")
+    return dataset_table(source, options.split)
+
+
+def _check_options(container: Container, options: SourceOptions) -> None:
+    if options.split is not None and container != "hf":
+        raise InputError("--split is for Hugging Face dataset folders (save_to_disk) only")
+    if container not in TABLES:
+        for flag, value in (("--prompt-column", options.prompt_column), ("--id-column", options.id_column)):
+            if value is not None:
+                raise InputError(f"{flag} is for CSV, Parquet and dataset folders; JSONL rows name their fields")
+
+
+def _row_validator(options: SourceOptions) -> Callable[[dict[str, Any]], PromptRow]:
+    """Forced hh reads every row as transcripts; auto reads a row as transcripts when it has no prompt."""
+    if options.input_format == "hh":
+        return lambda data: hh.prompt_row(data, options.hh_response)
+    if options.input_format in ("jsonl", "text"):
+        return validate_prompt_row
+
+    def either(data: dict[str, Any]) -> PromptRow:
+        return hh.prompt_row(data, options.hh_response) if hh.is_transcript_row(data) else validate_prompt_row(data)
+
+    return either
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(magic)) == magic
+    except OSError:
+        return False
