@@ -54,7 +54,7 @@ def phase_score(args: argparse.Namespace) -> dict[str, Any]:
 
         def submit(self, requests: Sequence[Request]) -> list[int]:
             self.started = self.started or time.perf_counter()
-            trace.extend({"messages": r.messages, "logprobs": r.logprobs} for r in requests)
+            trace.extend({"messages": r.messages, "logprobs": r.logprobs, "record": r.affinity} for r in requests)
             return self.engine.submit(requests)
 
         def collect(self) -> list[tuple[int, Generation]]:
@@ -119,14 +119,30 @@ def phase_replay(args: argparse.Namespace) -> dict[str, Any]:
     trace = json.loads((Path(args.workdir) / "trace.json").read_text())
     llm = _llm(args.engine_arg)
     if args.old:
-        questions = [r["messages"] for r in trace if r["logprobs"]]
-        conversations = [[*m[:-1], {**m[-1], "content": m[-1]["content"] + o}] for m in questions for o in "AB"]
+        questions = [r for r in trace if r["logprobs"]]
+        conversations = [
+            [*r["messages"][:-1], {**r["messages"][-1], "content": r["messages"][-1]["content"] + o}]
+            for r in questions
+            for o in "AB"
+        ]
+        records = [r.get("record") or 0 for r in questions for _ in "AB"]
         params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
     else:
         conversations = [r["messages"] for r in trace]
+        records = [r.get("record") or 0 for r in trace]
         params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=20)
+    # the same priorities cai's engine gives them (its record's start number), so the ceiling is a fair one
+    by_priority = llm.llm_engine.vllm_config.scheduler_config.policy == "priority"
+    priority = records if by_priority else None
     started = time.perf_counter()
-    outputs = llm.chat(conversations, params, use_tqdm=False, add_generation_prompt=False, continue_final_message=True)
+    outputs = llm.chat(
+        conversations,
+        params,
+        use_tqdm=False,
+        add_generation_prompt=False,
+        continue_final_message=True,
+        priority=priority,
+    )
     seconds = time.perf_counter() - started
     prompt = sum(len(o.prompt_token_ids) for o in outputs)
     cached = sum(o.num_cached_tokens or 0 for o in outputs)
