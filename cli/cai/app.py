@@ -30,6 +30,7 @@ from cai.commands import (
     run_command,
 )
 from cai.console import RichProgress, score_table, summary_table, write_stats
+from cai.evaluation.cli import evaluate
 from cai.judge import JudgeSettings
 from cai.pipeline import ReviseJob, run_revise
 from cai.records import InputFormat
@@ -47,6 +48,7 @@ app = typer.Typer(
 app.add_typer(constitution_app, name="constitution")
 app.add_typer(model_app, name="model")
 app.command("report")(report)
+app.command("eval")(evaluate)
 app.add_typer(review_app, name="review")
 
 
