@@ -88,7 +88,10 @@ def test_review_sample_and_report_read_the_output(engine: ScriptedEngine, tmp_pa
     assert len(items) == 4 and all(item["source"]["path"] == str(out) for item in items)  # type: ignore[index]
     reported = invoke("report", str(out), "-o", str(tmp_path / "again.html"), "--json", str(tmp_path / "r.json"))
     assert reported.exit_code == 0, reported.stderr
-    assert json.loads((tmp_path / "r.json").read_text())["figures"]["judged_pairs"] == 8
+    report = json.loads((tmp_path / "r.json").read_text())["figures"]
+    assert report["judged_pairs"] == 8
+    assert report["self_preference"] == 1.0  # the judge wrote both sides (read from the rows' `eval`)
+    assert report["truncated_chosen"] == 0.0  # side A's finish reasons are known: none cut
 
 
 def test_min_win_rate_gate_exits_3_after_the_summary(
