@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cai.app import app
+from cai.engines import Request
 from tests.conftest import write_lines
-from tests.evaluation.helpers import B_TOKENS, case_prompts, read_rows, scripted_engine
+from tests.evaluation.helpers import B_TOKENS, case_prompts, read_rows, scripted_answer, scripted_engine
 from tests.fakes import ScriptedEngine
 
 
@@ -233,3 +234,21 @@ def test_option_errors(tmp_path: Path, fake_model_dir: Path) -> None:
     assert both.exit_code == 2 and "not both" in both.stderr
     page = invoke("eval", str(prompts), "--report", "x.html")
     assert page.exit_code == 2 and "needs -o" in page.stderr
+
+
+def test_a_side_that_cannot_answer_is_quarantined(tmp_path: Path, fake_model_dir: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    def answer(request: Request) -> str:
+        silent = request.max_tokens == B_TOKENS and "quiet" in request.messages[-1]["content"]
+        return "" if silent else scripted_answer(request)
+
+    fake = ScriptedEngine(responder=answer, max_model_len=260)
+    monkeypatch.setattr("cai.commands.ENGINE_FACTORY", lambda path, args, label: fake)
+    prompts = write_lines(tmp_path / "p.txt", ["be quiet", "fine", "long " * 250])
+    out = tmp_path / "eval.jsonl"
+    result = invoke(*eval_args(prompts, fake_model_dir, "-o", str(out), "--max-tokens-a", "40", "--principles", "1"))
+    assert result.exit_code == 0, result.stderr
+    assert [row["prompt"][0]["content"] for row in read_rows(out)] == ["fine"]  # type: ignore[index]
+    rejects = [json.loads(line) for line in (tmp_path / "eval.rejects.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["reason"]) for r in rejects] == [(1, "empty_generation_b"), (3, "prompt_too_long_a")]
+    assert sum("be quiet" in r.messages[-1]["content"] and r.max_tokens == B_TOKENS for r in fake.requests) == 3

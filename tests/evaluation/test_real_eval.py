@@ -53,7 +53,7 @@ def test_the_model_against_itself_with_other_sampling_is_a_coin_toss(
     result = figures(stats)
     low, high = result["ci95"]
     assert low <= 0.5 <= high, result
-    assert 0.2 <= result["win_rate"] <= 0.8, result
+    assert abs(result["win_rate"] - 0.5) < 0.4, result  # not a sweep either way
     assert set(result["by_category"]) == {"advice", "creative", "facts"}
     assert "self-preference" in stderr and "win rate B over A" in stderr
 

@@ -50,6 +50,12 @@ class EvalSummary(Tally):
     def rows_out(self) -> int:
         return self.judged
 
+    def as_dict(self) -> dict[str, Any]:
+        """The run's counts (the manifest's `this_run`); the figures cover the whole output and go apart."""
+        counts = super().as_dict()
+        counts.pop("figures")
+        return counts
+
 
 def run_eval(job: EvalJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> EvalSummary:
     started = time.perf_counter()

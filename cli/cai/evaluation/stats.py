@@ -114,6 +114,7 @@ def figures(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         **outcome(pairs),
         "length_controlled_win_rate": None if lc is None else round(lc, 6),
         "mean_p_b": round(sum(p.p_b for p in pairs) / n, 6) if n else None,
+        "b_longer_share": round(sum(p.chars_b > p.chars_a for p in pairs) / n, 6) if n else None,
         "mean_chars": {
             "a": round(sum(p.chars_a for p in pairs) / n, 1) if n else None,
             "b": round(sum(p.chars_b for p in pairs) / n, 1) if n else None,

@@ -15,7 +15,8 @@ def eval_table(summary: EvalSummary) -> Table:
     table = where_rows_went("cai eval", summary, ("pairs judged", str(summary.judged)))
     figures = summary.figures
     models = summary.models
-    table.add_row("models", f"A {models['a']}, B {models['b']}, judge {models['judge']}")
+    same = models["a"] == models["b"] == models["judge"]
+    table.add_row("models", f"A = B = judge = {models['a']}" if same else _models(models))
     generated = ", ".join(f"{side.upper()} {count}" for side, count in sorted(summary.generated.items())) or "none"
     table.add_row("answers generated", f"{generated} ({summary.reused} reused)")
     if figures.get("pairs"):
@@ -23,7 +24,9 @@ def eval_table(summary: EvalSummary) -> Table:
         lc = figures["length_controlled_win_rate"]
         chars = figures["mean_chars"]
         length = "n/a" if lc is None else f"{lc:.1%}"
-        table.add_row("length-controlled", f"{length} (mean chars A {chars['a']:.0f}, B {chars['b']:.0f})")
+        if lc is not None and figures["b_longer_share"] in (0, 1):  # Δlength = 0 lies outside the data
+            length += f" (extrapolated: B is {'longer' if figures['b_longer_share'] else 'shorter'} in every pair)"
+        table.add_row("length-controlled", f"{length}; mean chars A {chars['a']:.0f}, B {chars['b']:.0f}")
         table.add_row("mean P(B better)", f"{figures['mean_p_b']:.3f}")
         consistent = figures["position_consistent"]
         on_them = _verdict(consistent) if consistent["pairs"] else "no pairs"
@@ -47,3 +50,7 @@ def _verdict(figures: dict[str, Any]) -> str:
     low, high = figures["ci95"]
     counts = f"B {figures['b_wins']}, tie {figures['ties']}, A {figures['a_wins']} of {figures['pairs']}"
     return f"{figures['win_rate']:.1%} [{low:.1%}, {high:.1%}] ({counts})"
+
+
+def _models(models: dict[str, str]) -> str:
+    return f"A {models['a']}, B {models['b']}, judge {models['judge']}"
