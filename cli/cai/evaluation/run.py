@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,8 @@ def _execute(
         run.paths, run.parameters, run.loaded, label, run.input_label, run.plan.holdings, tool="cai eval"
     )
     cache = AnswerCache(run.answers_path)
+    if cache.torn_lines:
+        progress.note(f"removed a torn last line from {run.answers_path} left by an interrupted write")
     slot = EngineSlot(engine_args, progress, summary)
 
     def on_stage(event: StageDone) -> None:
@@ -105,7 +107,8 @@ def _execute(
                 summary.observe(judgement.verdict)
             if judgement.row is not None:
                 rows.write(judgement.row)
-                written.append(judgement.row)
+                if run.paths.output is None:  # stdout: the figures have only this run's rows to go on
+                    written.append(judgement.row)
                 summary.judged += 1
             elif judgement.reject is not None:
                 rejects.write(judgement.reject.as_dict())
@@ -186,11 +189,15 @@ def _answer(side: Side, item: Item, cache: AnswerCache) -> Answer:
     return found
 
 
-def _all_rows(run: Prepared, written: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The whole output's rows (earlier runs' too) when it is a file; this run's rows on stdout."""
+def _all_rows(run: Prepared, written: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The whole output's rows (earlier runs' too) when it is a file, read one at a time; this run's on stdout."""
     path = run.paths.output
     if path is None:
-        return written
+        yield from written
+        return
     if not Path(path).exists():
-        return []
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        return
+    with Path(path).open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
