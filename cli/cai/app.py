@@ -42,6 +42,7 @@ from cai.commands import (
 )
 from cai.console import RichProgress, score_table, summary_table, write_stats
 from cai.dryrun import DryRun
+from cai.evaluation.cli import evaluate
 from cai.export.cli import export
 from cai.formats import OUTPUT_FORMATS, OutputFormat
 from cai.judge import JudgeSettings
@@ -64,6 +65,7 @@ app.add_typer(constitution_app, name="constitution")
 app.add_typer(model_app, name="model")
 app.command("report")(report)
 app.command("export")(export)
+app.command("eval")(evaluate)
 app.add_typer(review_app, name="review")
 
 

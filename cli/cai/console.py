@@ -29,6 +29,8 @@ STAGE_LABELS = {
     "pointwise": "pointwise rows",
     "pairwise": "pairwise rows",
     "rank": "ranked rows",
+    "answer_a": "answers A",
+    "answer_b": "answers B",
 }
 
 
@@ -84,7 +86,7 @@ class RichProgress:
         self.bars.stop()
 
 
-def _where_rows_went(title: str, summary: Tally, written: tuple[str, str]) -> Table:
+def where_rows_went(title: str, summary: Tally, written: tuple[str, str]) -> Table:
     """The accounting both commands share: rows in = already done + written + dropped + quarantined."""
     table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
@@ -101,7 +103,7 @@ def _where_rows_went(title: str, summary: Tally, written: tuple[str, str]) -> Ta
 
 
 def summary_table(summary: Summary) -> Table:
-    table = _where_rows_went("cai revise", summary, ("pairs out", str(summary.pairs_out)))
+    table = where_rows_went("cai revise", summary, ("pairs out", str(summary.pairs_out)))
     rate = summary.output_tokens / summary.generate_seconds if summary.generate_seconds else 0.0
     if summary.pair_judgements:
         judged = summary.pair_judgements
@@ -124,7 +126,7 @@ def _counts(counts: Mapping[str, int]) -> str:
 
 def score_table(summary: ScoreSummary) -> Table:
     """Counts, then the judge's reliability: the figures to read before training on its labels."""
-    table = _where_rows_went("cai score", summary, ("rows scored", _counts(summary.scored)))
+    table = where_rows_went("cai score", summary, ("rows scored", _counts(summary.scored)))
     figures = summary.reliability()
     table.add_row("pair judgements", str(figures["pair_judgements"]))
     table.add_row("position-consistent", _rate(figures["position_consistency_rate"]))

@@ -63,10 +63,12 @@ def test_sends_the_fields_vllm_reads(servers: list[FakeServer]) -> None:
         first, second = engine.generate([judge, scored])
     finally:
         engine.close()
-    bodies = servers[0].bodies
-    assert bodies[0]["continue_final_message"] is True and bodies[0]["add_generation_prompt"] is False
-    assert bodies[0]["logprobs"] is True and bodies[0]["top_logprobs"] == 20 and bodies[0]["seed"] == 7
-    assert bodies[1]["structured_outputs"] == {"json": {"type": "object"}}
+    bodies = servers[0].bodies  # the two requests travel at once: find each by its seed, not by arrival
+    (read,) = [body for body in bodies if body["seed"] == 7]
+    (rated,) = [body for body in bodies if body["seed"] == 3]
+    assert read["continue_final_message"] is True and read["add_generation_prompt"] is False
+    assert read["logprobs"] is True and read["top_logprobs"] == 20
+    assert rated["structured_outputs"] == {"json": {"type": "object"}}
     assert not any("guided_json" in body for body in bodies)
     assert first.logprobs is not None and set(first.logprobs[0]) >= {"A", "B"}
     assert json.loads(second.text)["score"] == 7

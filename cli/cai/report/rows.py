@@ -142,7 +142,17 @@ def _score_row(where: str, data: dict[str, Any]) -> RawPair | Pointwise:
     pair.agrees_with_label = label if isinstance(label, bool) else None
     if isinstance(data.get("cai"), dict):
         _provenance(where, pair, data["cai"])
+    if isinstance(data.get("eval"), dict):
+        _eval_provenance(pair, data["eval"])
     return pair
+
+
+def _eval_provenance(pair: RawPair, info: dict[str, Any]) -> None:
+    """A `cai eval` row: how each side's generation ended, and whether the judge wrote one of the sides."""
+    sides = [side if isinstance(side := info.get(name), dict) else {} for name in ("a", "b")]
+    pair.finish_a, pair.finish_b = (side.get("finish_reason") for side in sides)
+    models = [side.get("model") for side in sides]
+    pair.writer = pair.judge if pair.judge in models else models[0] if isinstance(models[0], str) else None
 
 
 def _provenance(where: str, pair: RawPair, cai: dict[str, Any]) -> None:

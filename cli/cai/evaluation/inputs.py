@@ -1,0 +1,121 @@
+"""What `cai eval` reads: prompt rows (with an optional category) and answers made elsewhere, keyed by id.
+
+Prompt rows are read like `cai revise`'s (cai.records: line numbers, quarantine, --max-bad-rows);
+a `response` makes no sense here, a `category` groups the results. An answers file is a lookup
+table, so a bad row in it stops the run before any model work, naming file, line and field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cai.constitution import format_location
+from cai.errors import InputError
+from cai.records import BadRow, ChatMessage, truncate
+
+
+class EvalPrompt(BaseModel):
+    """One prompt to answer: a string or a conversation ending with a user turn."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str | int | None = None
+    prompt: str | None = Field(default=None, min_length=1)
+    messages: tuple[ChatMessage, ...] | None = Field(default=None, min_length=1)
+    category: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_prompt_form(self) -> EvalPrompt:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("give exactly one of 'prompt' (a string) or 'messages' (a list of chat turns)")
+        if self.messages is not None and self.messages[-1].role != "user":
+            raise ValueError("'messages' must end with a user turn")
+        if self.prompt is not None and not self.prompt.strip():
+            raise ValueError("'prompt' is blank")
+        return self
+
+    def conversation(self) -> tuple[dict[str, str], ...]:
+        if self.messages is not None:
+            return tuple(m.model_dump() for m in self.messages)
+        return ({"role": "user", "content": self.prompt or ""},)
+
+    @property
+    def ident(self) -> str | None:
+        return None if self.id is None else str(self.id)
+
+
+def validate_eval_prompt(data: dict[str, Any]) -> EvalPrompt:
+    try:
+        return EvalPrompt.model_validate(data)
+    except ValidationError as exc:
+        raise BadRow("invalid_row", "; ".join(_describe(error) for error in exc.errors())) from None
+
+
+def _describe(error: Any) -> str:
+    where = format_location(error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown field (allowed: id, prompt, messages, category)"
+    return f"{where}: {error['msg']}"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A prompt row, where it came from, and the key that names its output row."""
+
+    line: int
+    row: EvalPrompt
+    key: str
+
+    def raw(self) -> bytes:
+        return json.dumps(self.row.model_dump(mode="json", exclude_none=True), ensure_ascii=False).encode()
+
+    def reject_raw(self) -> str:
+        return truncate(self.raw())
+
+
+class AnswerRow(BaseModel):
+    """One answer made elsewhere: the prompt's id and the response text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str | int
+    response: str = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class AnswerFile:
+    path: str
+    sha256: str
+    answers: dict[str, str]
+
+
+def read_answer_file(path: str, option: str) -> AnswerFile:
+    """Every row of an --answers-a/-b file; any bad row or repeated id is an input error (exit 2)."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{option} {path}: no such file")
+    data = file.read_bytes()
+    answers: dict[str, str] = {}
+    for number, raw in enumerate(data.decode("utf-8-sig", errors="replace").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = AnswerRow.model_validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = format_location(first["loc"]) if first["loc"] else "row"
+            raise InputError(f'{where}: {field}: {first["msg"]} (expected {{"id": ..., "response": "..."}})') from None
+        key = str(row.id)
+        if key in answers:
+            raise InputError(f"{where}: id {key!r} appears twice in {option} {path}; keep one answer per prompt")
+        answers[key] = row.response
+    if not answers:
+        raise InputError(f"{option} {path}: holds no answers")
+    return AnswerFile(path, hashlib.sha256(data).hexdigest(), answers)
