@@ -38,6 +38,7 @@ LEVERS: dict[str, dict[str, Any]] = {
     "block-64": {"engine_arg": ["block_size=64"]},
     "kv-256m": {"engine_arg": [f"kv_cache_memory_bytes={GiB // 4}"]},
     "threads-1": {"env": {"OMP_NUM_THREADS": "1"}},
+    "fcfs": {"engine_arg": ["scheduling_policy=fcfs"]},  # the default before records were scheduled by priority
     "omp-nobind": {"env": {"VLLM_CPU_OMP_THREADS_BIND": "nobind"}},
     "compiled": {"engine_arg": ["enforce_eager=false"]},
 }

@@ -1,6 +1,6 @@
 """`cai revise` and `cai score` over real `vllm serve` servers (started by `cai model serve`).
 
-Runs over two servers write the keys and row count the in-process engine writes (the served model
+Runs over two servers end every record under the key the in-process engine gives it (the served model
 name is the in-process row label). Killing one server mid-run loses and duplicates nothing.
 The last test kills a server: it must stay last in this file.
 """
@@ -39,28 +39,38 @@ def read(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def ended(out: Path) -> list[str]:
+    """The key of every record where it ended: a pair in OUT, or a drop/quarantine entry beside it.
+
+    Whether a record is a pair or dropped ("unchanged") can differ between engines: batches of other
+    sizes round bf16 differently, and a 16-token sample may then differ. Where each record ended cannot.
+    """
+    rejects = out.with_name(out.stem + ".rejects.jsonl")
+    dropped = [row["key"] for row in read(rejects)] if rejects.exists() else []
+    return [row["cai"]["key"] for row in read(out)] + dropped
+
+
 def over(servers: list[Served]) -> list[str]:
     return [arg for server in servers for arg in ("--server", server.url)]
 
 
 @pytest.fixture(scope="module")
-def in_process_pairs(real_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+def in_process_keys(real_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     out = tmp_path_factory.mktemp("local") / "pairs.jsonl"
     code, _, stderr = run_cli(real_engine, "revise", str(PROMPTS), "-o", str(out), *REVISE)
     assert code == 0, stderr
-    return read(out)
+    return ended(out)
 
 
 def test_revise_over_two_servers_writes_the_in_process_keys(
-    servers: list[Served], in_process_pairs: list[dict[str, Any]], tmp_path: Path
+    servers: list[Served], in_process_keys: list[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "pairs.jsonl"
     code, _, stderr = run_cli_plain("revise", str(PROMPTS), "-o", str(out), *REVISE, *over(servers))
     assert code == 0, stderr
     assert "2 server(s) ready" in stderr
-    rows = read(out)
-    assert len(rows) == len(in_process_pairs)
-    assert [r["cai"]["key"] for r in rows] == [r["cai"]["key"] for r in in_process_pairs]
+    keys = ended(out)
+    assert len(keys) == len(set(keys)) and sorted(keys) == sorted(in_process_keys)
 
 
 def test_score_over_servers_writes_the_in_process_keys(
@@ -86,7 +96,7 @@ def run_cli_plain(*args: str) -> tuple[int, str, str]:
 
 
 def test_killing_one_server_mid_run_loses_and_duplicates_nothing(
-    servers: list[Served], in_process_pairs: list[dict[str, Any]], tmp_path: Path
+    servers: list[Served], in_process_keys: list[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "pairs.jsonl"
     args = ["revise", str(PROMPTS), "-o", str(out), "--rounds", "1", "--max-tokens", "16", "--seed", "3"]
@@ -105,6 +115,6 @@ def test_killing_one_server_mid_run_loses_and_duplicates_nothing(
             run.kill()
     assert run.returncode == 0, stderr
     assert f"server {servers[1].url} taken out" in " ".join(stderr.split())  # the note may wrap
-    keys = [row["cai"]["key"] for row in read(out)]
-    assert len(keys) == len(set(keys)) == len(in_process_pairs)
-    assert sorted(keys) == sorted(r["cai"]["key"] for r in in_process_pairs)
+    keys = ended(out)
+    assert len(keys) == len(set(keys)) == len(in_process_keys)  # every record once: nothing lost or twice
+    assert sorted(keys) == sorted(in_process_keys)
