@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO, Generic, Literal, Protocol, TypeVar
+from typing import Any, BinaryIO, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -34,22 +34,22 @@ class ChatMessage(BaseModel):
     content: str = Field(min_length=1)
 
 
-class PromptRow(BaseModel):
-    """One input row: a prompt or a conversation, optionally with a response to revise."""
+class PromptForm(BaseModel):
+    """A prompt as a string or as a conversation ending with a user turn: what every prompt row shares."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    last_turn_hint: ClassVar[str] = ""
 
     id: str | int | None = None
     prompt: str | None = Field(default=None, min_length=1)
     messages: tuple[ChatMessage, ...] | None = Field(default=None, min_length=1)
-    response: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
-    def _one_prompt_form(self) -> PromptRow:
+    def _one_prompt_form(self) -> Self:
         if (self.prompt is None) == (self.messages is None):
             raise ValueError("give exactly one of 'prompt' (a string) or 'messages' (a list of chat turns)")
         if self.messages is not None and self.messages[-1].role != "user":
-            raise ValueError("'messages' must end with a user turn; put a reply to revise in 'response'")
+            raise ValueError(f"'messages' must end with a user turn{self.last_turn_hint}")
         if self.prompt is not None and not self.prompt.strip():
             raise ValueError("'prompt' is blank")
         return self
@@ -58,6 +58,14 @@ class PromptRow(BaseModel):
         if self.messages is not None:
             return tuple(m.model_dump() for m in self.messages)
         return ({"role": "user", "content": self.prompt or ""},)
+
+
+class PromptRow(PromptForm):
+    """One input row of `cai revise`: a prompt or a conversation, optionally with a response to revise."""
+
+    last_turn_hint: ClassVar[str] = "; put a reply to revise in 'response'"
+
+    response: str | None = Field(default=None, min_length=1)
 
 
 @dataclass(frozen=True)

@@ -13,37 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cai.constitution import format_location
 from cai.errors import InputError
-from cai.records import BadRow, ChatMessage, truncate
+from cai.records import BadRow, PromptForm, truncate
 
 
-class EvalPrompt(BaseModel):
-    """One prompt to answer: a string or a conversation ending with a user turn."""
+class EvalPrompt(PromptForm):
+    """One prompt both models answer, with an optional category for the breakdown."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str | int | None = None
-    prompt: str | None = Field(default=None, min_length=1)
-    messages: tuple[ChatMessage, ...] | None = Field(default=None, min_length=1)
     category: str | None = Field(default=None, min_length=1)
-
-    @model_validator(mode="after")
-    def _one_prompt_form(self) -> EvalPrompt:
-        if (self.prompt is None) == (self.messages is None):
-            raise ValueError("give exactly one of 'prompt' (a string) or 'messages' (a list of chat turns)")
-        if self.messages is not None and self.messages[-1].role != "user":
-            raise ValueError("'messages' must end with a user turn")
-        if self.prompt is not None and not self.prompt.strip():
-            raise ValueError("'prompt' is blank")
-        return self
-
-    def conversation(self) -> tuple[dict[str, str], ...]:
-        if self.messages is not None:
-            return tuple(m.model_dump() for m in self.messages)
-        return ({"role": "user", "content": self.prompt or ""},)
 
     @property
     def ident(self) -> str | None:
