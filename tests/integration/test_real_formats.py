@@ -41,7 +41,8 @@ def test_trl_sft_trainer_trains_on_format_sft_unchanged(real_engine: Engine, tmp
     result = subprocess.run(
         [
             sys.executable,
-            str(Path(__file__).with_name("sft_step.py")),
+            str(Path(__file__).with_name("train_step.py")),
+            "sft",
             str(tmp_path / "sft.jsonl"),
             str(model.locate().folder),
             str(tmp_path / "sft"),

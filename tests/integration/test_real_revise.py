@@ -135,7 +135,8 @@ def test_trl_dpo_trains_on_the_output_unchanged(sample_pairs: Path, tmp_path: Pa
     result = subprocess.run(
         [
             sys.executable,
-            str(Path(__file__).with_name("dpo_step.py")),
+            str(Path(__file__).with_name("train_step.py")),
+            "dpo",
             str(sample_pairs),
             str(model.locate().folder),
             str(tmp_path / "dpo"),
