@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -31,6 +32,22 @@ class RecordingProgress:
 
     def advance(self, event: StageDone) -> None:
         self.events.append(event)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Real server tests selected: start their servers now, to load while the tests before them run."""
+    wanted = any("real_servers" in getattr(item, "fixturenames", ()) for item in session.items)
+    if session.config.option.collectonly or not wanted:
+        return
+    from tests.integration import served
+
+    served.start_early(2, Path(tempfile.mkdtemp(prefix="cai-test-servers-")))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.integration import served
+
+    served.stop_early()
 
 
 @pytest.fixture(autouse=True)

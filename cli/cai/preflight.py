@@ -62,7 +62,35 @@ def resolve_model(requested: str | None, note: Callable[[str], None]) -> tuple[s
         raise InputError(f"--model {requested}: no such folder; give a model folder or a model name")
     if path.exists() and not (path / "config.json").is_file():
         raise InputError(f"--model {requested}: folder has no config.json; point at a Hugging Face model folder")
-    return (str(path), str(path)) if path.exists() else (requested, requested)
+    if path.exists():
+        return str(path), str(path)
+    check_cached_offline(requested)
+    return requested, requested
+
+
+def check_cached_offline(name: str) -> None:
+    """With HF_HUB_OFFLINE set, a model name missing from the cache can only fail: say so before vLLM loads.
+
+    Online, the name is left to vLLM, which may download it.
+    """
+    from huggingface_hub import constants, try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    if not constants.HF_HUB_OFFLINE:
+        return
+    try:
+        found = try_to_load_from_cache(name, "config.json")
+    except HFValidationError:
+        raise InputError(
+            f"--model {name}: no such folder, and not a model name ('org/model' or 'model'); "
+            "give a model folder or a model name"
+        ) from None
+    if not isinstance(found, str):
+        raise InputError(
+            f"could not load model {name!r}: it is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) "
+            "and HF_HUB_OFFLINE is set. --model takes a local model folder, or a model name already in the "
+            "Hugging Face cache; omit it to use the embedded SmolLM2-135M-Instruct."
+        )
 
 
 def check_paths(source: str, paths: OutputPaths) -> None:

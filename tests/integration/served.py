@@ -98,11 +98,28 @@ def wait_ready(servers: Sequence[Served], timeout: float = 600.0) -> None:
         time.sleep(1)
 
 
+EARLY: list[Served] = []
+
+
+def start_early(count: int, folder: Path) -> None:
+    """Start servers now so they load while other tests run; `serving` then takes these first.
+
+    Loading two servers takes ~55 s of CPU on two cores; the fast tests before them leave a core idle.
+    """
+    EARLY.extend(start(folder) for _ in range(count))
+
+
+def stop_early() -> None:
+    """Stop early-started servers that no test took (their tests were deselected or never reached)."""
+    while EARLY:
+        EARLY.pop().stop()
+
+
 @contextmanager
 def serving(count: int, folder: Path) -> Iterator[list[Served]]:
     servers: list[Served] = []
     try:
-        servers = [start(folder) for _ in range(count)]
+        servers = [EARLY.pop(0) if EARLY else start(folder) for _ in range(count)]
         wait_ready(servers)
         yield servers
     finally:

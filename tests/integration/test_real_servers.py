@@ -30,7 +30,8 @@ REVISE = ("--rounds", "1", "--max-tokens", "16", "--seed", "3")
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Served]]:
+def real_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Served]]:
+    """Two servers, started when the session began (tests.conftest) if these tests were selected then."""
     with serving(2, tmp_path_factory.mktemp("servers")) as started:
         yield started
 
@@ -63,10 +64,10 @@ def in_process_keys(real_engine: Engine, tmp_path_factory: pytest.TempPathFactor
 
 
 def test_revise_over_two_servers_writes_the_in_process_keys(
-    servers: list[Served], in_process_keys: list[str], tmp_path: Path
+    real_servers: list[Served], in_process_keys: list[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "pairs.jsonl"
-    code, _, stderr = run_cli_plain("revise", str(PROMPTS), "-o", str(out), *REVISE, *over(servers))
+    code, _, stderr = run_cli_plain("revise", str(PROMPTS), "-o", str(out), *REVISE, *over(real_servers))
     assert code == 0, stderr
     assert "2 server(s) ready" in stderr
     keys = ended(out)
@@ -74,12 +75,13 @@ def test_revise_over_two_servers_writes_the_in_process_keys(
 
 
 def test_score_over_servers_writes_the_in_process_keys(
-    servers: list[Served], real_engine: Engine, tmp_path: Path
+    real_servers: list[Served], real_engine: Engine, tmp_path: Path
 ) -> None:
     local, served = tmp_path / "local.jsonl", tmp_path / "served.jsonl"
     code, _, stderr = run_cli(real_engine, "score", str(SCORE_ROWS), "-o", str(local), "--principles", "2")
     assert code == 0, stderr
-    code, _, stderr = run_cli_plain("score", str(SCORE_ROWS), "-o", str(served), "--principles", "2", *over(servers))
+    served_args = ("score", str(SCORE_ROWS), "-o", str(served), "--principles", "2", *over(real_servers))
+    code, _, stderr = run_cli_plain(*served_args)
     assert code == 0, stderr
     assert [r["scores"]["key"] for r in read(served)] == [r["scores"]["key"] for r in read(local)]
     kinds = [r["scores"]["kind"] for r in read(served)]
@@ -96,11 +98,11 @@ def run_cli_plain(*args: str) -> tuple[int, str, str]:
 
 
 def test_killing_one_server_mid_run_loses_and_duplicates_nothing(
-    servers: list[Served], in_process_keys: list[str], tmp_path: Path
+    real_servers: list[Served], in_process_keys: list[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "pairs.jsonl"
     args = ["revise", str(PROMPTS), "-o", str(out), "--rounds", "1", "--max-tokens", "16", "--seed", "3"]
-    command = [sys.executable, "-m", "cai", *args, "--chunk-size", "1", *over(servers)]
+    command = [sys.executable, "-m", "cai", *args, "--chunk-size", "1", *over(real_servers)]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
         deadline = time.monotonic() + 300
@@ -108,13 +110,13 @@ def test_killing_one_server_mid_run_loses_and_duplicates_nothing(
             assert run.poll() is None, run.communicate()[1]
             assert time.monotonic() < deadline, "no row after 300 s"
             time.sleep(0.2)
-        servers[1].kill()
+        real_servers[1].kill()
         _, stderr = run.communicate(timeout=600)
     finally:
         if run.poll() is None:
             run.kill()
     assert run.returncode == 0, stderr
-    assert f"server {servers[1].url} taken out" in " ".join(stderr.split())  # the note may wrap
+    assert f"server {real_servers[1].url} taken out" in " ".join(stderr.split())  # the note may wrap
     keys = ended(out)
     assert len(keys) == len(set(keys)) == len(in_process_keys)  # every record once: nothing lost or twice
     assert sorted(keys) == sorted(in_process_keys)
