@@ -98,6 +98,16 @@ def test_engine_start_failure_names_the_option(tmp_path: Path) -> None:
     assert result.stdout == ""
 
 
+def test_unknown_model_name_offline_fails_before_vllm_loads(tmp_path: Path) -> None:
+    """HF_HUB_OFFLINE from the environment, as a user sets it: exit 2 with a pointer, and no engine start."""
+    prompts = write_lines(tmp_path / "p.txt", ["hello"])
+    result = run_cai("revise", str(prompts), "--model", "no-such-org/no-such-model")
+    assert result.returncode == 2, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "could not load model 'no-such-org/no-such-model'" in message and "--model" in message
+    assert "loading" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_too_long_prompt_is_quarantined_by_the_real_tokenizer(real_engine: Engine, tmp_path: Path) -> None:
     prompts = write_lines(tmp_path / "p.jsonl", ['{"prompt": "Say hi."}', json.dumps({"prompt": "lorem " * 5000})])
     out = tmp_path / "pairs.jsonl"
