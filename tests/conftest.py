@@ -57,6 +57,16 @@ def outside_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 @pytest.fixture
+def quick_server_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs over fake servers: short timeouts and backoff, and no CAI_SERVERS from the caller's shell."""
+    from cai.engines.server import ServerSettings
+
+    quick = ServerSettings(concurrency=8, timeout=5.0, connect_timeout=1.0, retries=2, backoff=0.01, eject_after=2)
+    monkeypatch.setattr("cai.engines.server.DEFAULT_SETTINGS", quick)
+    monkeypatch.delenv("CAI_SERVERS", raising=False)
+
+
+@pytest.fixture
 def progress() -> RecordingProgress:
     return RecordingProgress()
 

@@ -10,18 +10,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cai.app import app
-from cai.engines.server import ServerSettings
 from tests.conftest import write_lines
 from tests.fake_openai import FakeServer
 from tests.fakes import ScriptedEngine
 
-QUICK = ServerSettings(concurrency=8, timeout=5.0, connect_timeout=1.0, retries=2, backoff=0.01, eject_after=2)
-
-
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("cai.engines.server.DEFAULT_SETTINGS", QUICK)
-    monkeypatch.delenv("CAI_SERVERS", raising=False)
+pytestmark = pytest.mark.usefixtures("quick_server_retries")
 
 
 @pytest.fixture
