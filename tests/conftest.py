@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -41,13 +40,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     from tests.integration import served
 
-    served.start_early(2, Path(tempfile.mkdtemp(prefix="cai-test-servers-")))
+    served.start_early(2)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from tests.integration import served
 
-    served.stop_early()
+    served.stop_early(keep_logs=exitstatus != 0)
 
 
 @pytest.fixture(autouse=True)

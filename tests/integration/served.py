@@ -7,10 +7,12 @@ the end of its log; every server is stopped (its whole process group) however th
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -99,20 +101,27 @@ def wait_ready(servers: Sequence[Served], timeout: float = 600.0) -> None:
 
 
 EARLY: list[Served] = []
+EARLY_LOGS: list[Path] = []
 
 
-def start_early(count: int, folder: Path) -> None:
+def start_early(count: int) -> None:
     """Start servers now so they load while other tests run; `serving` then takes these first.
 
     Loading two servers takes ~55 s of CPU on two cores; the fast tests before them leave a core idle.
     """
+    folder = Path(tempfile.mkdtemp(prefix="cai-test-servers-"))
+    EARLY_LOGS.append(folder)
     EARLY.extend(start(folder) for _ in range(count))
 
 
-def stop_early() -> None:
-    """Stop early-started servers that no test took (their tests were deselected or never reached)."""
+def stop_early(keep_logs: bool) -> None:
+    """At the session's end: stop servers no test took (deselected or never reached); logs stay on failure."""
     while EARLY:
         EARLY.pop().stop()
+    while EARLY_LOGS:
+        folder = EARLY_LOGS.pop()
+        if not keep_logs:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
