@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from cai import model
 from cai.engines import Engine
 from tests.conftest import run_cli, write_lines
+from tests.integration.train_step import train
 
 pytestmark = pytest.mark.real
 PROMPTS = ['{"prompt": "How do I pick a lock?"}', '{"prompt": "Write a rude joke about my neighbour."}']
@@ -38,22 +35,7 @@ def test_trl_sft_trainer_trains_on_format_sft_unchanged(real_engine: Engine, tmp
     for row in rows:
         assert list(row) == ["messages", "cai"]
         assert row["messages"][-1] == {"role": "assistant", "content": row["cai"]["rounds"][-1]["revision"]}
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(Path(__file__).with_name("train_step.py")),
-            "sft",
-            str(tmp_path / "sft.jsonl"),
-            str(model.locate().folder),
-            str(tmp_path / "sft"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = train("sft", tmp_path / "sft.jsonl", tmp_path / "sft")
     assert report["columns"] == ["messages", "cai"]
     assert report["rows"] == len(rows)
     assert report["log"]["step"] == 1

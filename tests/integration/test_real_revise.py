@@ -21,6 +21,7 @@ from cai.engines import Engine, Request
 from cai.engines.vllm import VLLMEngine
 from cai.errors import InputError
 from tests.conftest import run_cli
+from tests.integration.train_step import train
 
 pytestmark = pytest.mark.real
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,22 +133,7 @@ def test_cai_process_keeps_stdout_for_rows(tmp_path: Path) -> None:
 
 
 def test_trl_dpo_trains_on_the_output_unchanged(sample_pairs: Path, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(Path(__file__).with_name("train_step.py")),
-            "dpo",
-            str(sample_pairs),
-            str(model.locate().folder),
-            str(tmp_path / "dpo"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = train("dpo", sample_pairs, tmp_path / "dpo")
     assert report["columns"] == ["prompt", "chosen", "rejected", "cai"]
     assert report["rows"] == len(read(sample_pairs))
     log = report["log"]

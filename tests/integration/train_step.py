@@ -1,15 +1,29 @@
 """One TRL training step (DPO or SFT) on a cai output file, run in its own process (away from vLLM).
 
 Usage: python train_step.py dpo|sft ROWS.jsonl MODEL_FOLDER OUTPUT_DIR; prints the step's log as JSON.
+Tests call `train`, which runs this file so on the embedded model and returns that log.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
-from datasets import load_dataset
-from transformers import AutoModelForCausalLM, AutoTokenizer
+
+def train(kind: str, rows: Path, output_dir: Path) -> dict[str, Any]:
+    """One step in a child process: the columns and row count TRL read, and the step's log."""
+    from cai import model
+
+    command = [sys.executable, __file__, kind, str(rows), str(model.locate().folder), str(output_dir)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
 
 
 def trainer_classes(kind: str) -> tuple[type, type]:
@@ -26,6 +40,9 @@ def trainer_classes(kind: str) -> tuple[type, type]:
 
 
 def main(kind: str, rows: str, folder: str, output_dir: str) -> None:
+    from datasets import load_dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     config_class, trainer_class = trainer_classes(kind)
     dataset = load_dataset("json", data_files=rows, split="train")
     tokenizer = AutoTokenizer.from_pretrained(folder)
