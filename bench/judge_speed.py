@@ -37,9 +37,9 @@ from throughput import machine  # noqa: E402
 
 def phase_score(args: argparse.Namespace) -> dict[str, Any]:
     from cai.engines import Engine, Generation, Request
+    from cai.engines.events import StageDone
     from cai.engines.vllm import VLLMEngine
-    from cai.events import StageDone
-    from cai.scoring import ScoreJob, run_score
+    from cai.score.run import ScoreJob, run_score
 
     trace: list[dict[str, Any]] = []
 

@@ -4,7 +4,7 @@
     .venv/bin/python bench/memory.py --prompts 640 --only adaptive
 
 Policies: `none` (glibc keeps freed holes), `every-step` (malloc_trim after each engine step) and
-`adaptive` (cai's default: trim once RSS has grown 128 MiB past the last trim, see cai.heap). Each
+`adaptive` (cai's default: trim once RSS has grown 128 MiB past the last trim, see cai.engines.heap). Each
 run is a process of its own with `--max-tokens 4`, where big prefill steps fragment the heap most.
 """
 
@@ -32,8 +32,8 @@ def run_policy(policy: str, prompts: int) -> dict[str, Any]:
     """In this process: set the trimming policy, run cai revise, report peak RSS and time."""
     from throughput import sample_prompts
 
-    from cai import heap
-    from cai.pipeline import ReviseJob, run_revise
+    from cai.engines import heap
+    from cai.revise.run import ReviseJob, run_revise
 
     heap.SLACK_BYTES = POLICIES[policy]
 

@@ -61,7 +61,7 @@ def part_real(args: argparse.Namespace) -> dict[str, Any]:
 
     from cai.engines.server import ServerEngine
     from cai.engines.vllm import VLLMEngine
-    from cai.preflight import resolve_model
+    from cai.runs.preflight import resolve_model
 
     requests = workload(args.prompts, args.max_tokens)
     folder, label = resolve_model(None, lambda message: None)

@@ -57,9 +57,9 @@ def sample_prompts(count: int) -> list[str]:
 def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
     """Run cai revise with a tracing engine; write the trace (each request with its pass) for the others."""
     from cai.engines import Engine, Generation, Request
+    from cai.engines.events import StageDone
     from cai.engines.vllm import VLLMEngine
-    from cai.events import StageDone
-    from cai.pipeline import ReviseJob, run_revise
+    from cai.revise.run import ReviseJob, run_revise
 
     trace: list[dict[str, Any]] = []
     calls: list[int] = []
@@ -160,8 +160,8 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
 
 def _llm(engine_args: list[str]) -> Any:
     """A raw vllm.LLM with exactly the settings cai's engine uses."""
-    from cai import model
-    from cai.engine_args import coerce_engine_args, parse_engine_args
+    from cai.engines import model
+    from cai.engines.args import coerce_engine_args, parse_engine_args
     from cai.engines.vllm import engine_defaults
 
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
@@ -315,7 +315,7 @@ def machine(emulate_avx2: bool = False) -> dict[str, Any]:
     """The facts a CPU figure depends on: processor model and vector flags, and whether AVX2 was emulated."""
     from importlib.metadata import version
 
-    from cai.cpu import read_cpu
+    from cai.engines.cpu import read_cpu
 
     return {
         "cpu": read_cpu().describe(),

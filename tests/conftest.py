@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cai.engines import Engine, Generation, Request
-from cai.events import StageDone
+from cai.engines.events import StageDone
 from tests.fakes import ScriptedEngine
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -87,7 +87,7 @@ def fake_model_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def use_fake_engine(monkeypatch: pytest.MonkeyPatch, fake_engine: ScriptedEngine) -> ScriptedEngine:
     """Make the CLI build the fake engine instead of vLLM."""
-    monkeypatch.setattr("cai.commands.ENGINE_FACTORY", lambda path, args, label: fake_engine)
+    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", lambda path, args, label: fake_engine)
     return fake_engine
 
 
@@ -129,7 +129,7 @@ def run_cli(engine: Engine, *args: str) -> tuple[int, str, str]:
     from cai.app import app
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("cai.commands.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(engine))
+        patch.setattr("cai.runs.commands.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(engine))
         result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
 
@@ -137,9 +137,9 @@ def run_cli(engine: Engine, *args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="session")
 def real_engine() -> Iterator[Engine]:
     """The real vLLM engine on the embedded model, loaded once for every test that needs it."""
-    from cai import model
+    from cai.engines import model
     from cai.engines.vllm import VLLMEngine
-    from cai.preflight import resolve_model
+    from cai.runs.preflight import resolve_model
 
     path, label = resolve_model(None, lambda message: None)
     engine = VLLMEngine(path, {}, model_name=label)

@@ -7,7 +7,7 @@ For measuring, on a machine with AVX-512 / AMX, what users of AVX2-only processo
 scripts' --emulate-avx2 sets it for their phases):
 - oneDNN and ATen's own kernels are capped at AVX2 (ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY);
 - torch.cpu's AVX-512 / AVX-512 BF16 / AMX probes answer False, so vLLM loads its AVX2 kernels (_C_AVX2);
-- cai.cpu reads a copy of /proc/cpuinfo without the avx512*/amx* flags, so cai picks its AVX2 default.
+- cai.engines.cpu reads a copy of /proc/cpuinfo without the avx512*/amx* flags, so cai picks its AVX2 default.
 Both patches are applied right after the module loads (an import hook), so nothing is imported early.
 It is an emulation: checked against a real AVX2-only EPYC, bf16 came out 2.2x slower than float32 here
 (2.9x there) and the settings ranked the same, but absolute speeds differ from real AVX2 parts.
@@ -41,7 +41,7 @@ def _patch_cai_cpu(module: ModuleType) -> None:
     setattr(module, "CPUINFO", copy)  # noqa: B010  (mypy does not know the module's type)
 
 
-PATCHES: dict[str, Callable[[ModuleType], None]] = {"torch.cpu": _patch_torch_cpu, "cai.cpu": _patch_cai_cpu}
+PATCHES: dict[str, Callable[[ModuleType], None]] = {"torch.cpu": _patch_torch_cpu, "cai.engines.cpu": _patch_cai_cpu}
 
 
 class _PatchAfterLoad(importlib.abc.MetaPathFinder):

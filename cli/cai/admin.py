@@ -11,9 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cai import constitution, cpu, model
-from cai.console import stderr_console
-from cai.guard import guarded
+from cai import constitution
+from cai.engines import cpu, model
+from cai.runs.console import stderr_console
+from cai.runs.guard import guarded
 
 constitution_app = typer.Typer(
     help="List, show, validate and import constitutions; print their JSON Schema.", no_args_is_help=True
@@ -155,9 +156,9 @@ def model_serve(
 
     cai revise / score then use it with --server http://HOST:PORT, and write the same rows as in-process.
     """
-    from cai.engine_args import parse_engine_args
+    from cai.engines.args import parse_engine_args
     from cai.engines.launch import serve_command, serve_env, shown
-    from cai.preflight import resolve_model
+    from cai.runs.preflight import resolve_model
 
     def command() -> list[str]:
         overrides = parse_engine_args(engine_arg or ())

@@ -13,7 +13,17 @@ import typer
 
 from cai import __version__
 from cai.admin import constitution_app, model_app
-from cai.commands import (
+from cai.evaluation.cli import evaluate
+from cai.export.cli import export
+from cai.io.formats import OUTPUT_FORMATS, OutputFormat
+from cai.io.score_rows import MODES, Mode
+from cai.io.sources import SOURCE_FORMATS, SourceFormat
+from cai.io.sources.hh import HHResponse
+from cai.judge.pairwise import JudgeSettings
+from cai.report.cli import report
+from cai.review.cli import review_app
+from cai.revise.run import ReviseJob, run_revise
+from cai.runs.commands import (
     ConstitutionOption,
     DebugOption,
     DryRunOption,
@@ -40,19 +50,9 @@ from cai.commands import (
     run_dry,
     tokenizer_factory,
 )
-from cai.console import RichProgress, score_table, summary_table, write_stats
-from cai.dryrun import DryRun
-from cai.evaluation.cli import evaluate
-from cai.export.cli import export
-from cai.formats import OUTPUT_FORMATS, OutputFormat
-from cai.judge import JudgeSettings
-from cai.pipeline import ReviseJob, run_revise
-from cai.report.cli import report
-from cai.review.cli import review_app
-from cai.score_rows import MODES, Mode
-from cai.scoring import ScoreJob, ScoreSummary, run_score
-from cai.sources import SOURCE_FORMATS, SourceFormat
-from cai.sources.hh import HHResponse
+from cai.runs.console import RichProgress, score_table, summary_table, write_stats
+from cai.runs.dryrun import DryRun
+from cai.score.run import ScoreJob, ScoreSummary, run_score
 
 app = typer.Typer(
     help="Constitutional AI preference data from a local vLLM model: critique → revise → score.",
@@ -126,7 +126,8 @@ def revise(
     max_bad_rows: MaxBadRowsOption = 10,
     max_row_bytes: MaxRowBytesOption = 1_000_000,
     judge: Annotated[
-        bool, typer.Option("--judge", help="Label initial vs final of every pair with the pairwise judge (cai.judge).")
+        bool,
+        typer.Option("--judge", help="Label initial vs final of every pair with the pairwise judge (cai.judge)."),
     ] = False,
     min_margin: Annotated[
         float | None,
@@ -183,7 +184,7 @@ def revise(
     if min_margin is not None and not judge:
         raise typer.BadParameter("needs --judge", param_hint="--min-margin")
     if dry_run:
-        from cai.dryrun.revise import plan_revise
+        from cai.revise.dryrun import plan_revise
 
         run_dry(quiet, debug, lambda progress: plan_revise(job, progress, tokenizer_factory(), engine_factory()))
         return
@@ -270,7 +271,7 @@ def score(
         split=split,
     )
     if dry_run:
-        from cai.dryrun.score import plan_score
+        from cai.score.dryrun import plan_score
 
         def plan_work(progress: RichProgress) -> DryRun:
             return plan_score(job, progress, tokenizer_factory(), engine_factory())

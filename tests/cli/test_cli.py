@@ -132,7 +132,7 @@ def test_engine_failure_exits_1(monkeypatch: pytest.MonkeyPatch, prompts: Path, 
     def broken(*_: object) -> ScriptedEngine:
         raise EngineError("the engine could not reserve memory; try --engine-arg kv_cache_memory_bytes=<bytes>")
 
-    monkeypatch.setattr("cai.commands.ENGINE_FACTORY", broken)
+    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", broken)
     result = invoke("revise", str(prompts), "--model", str(fake_model_dir))
     assert result.exit_code == 1
     assert "error: the engine could not reserve memory" in result.stderr
@@ -143,7 +143,7 @@ def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch, prompts: Path, fak
     def interrupted(*_: object) -> ScriptedEngine:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("cai.commands.ENGINE_FACTORY", interrupted)
+    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", interrupted)
     assert invoke("revise", str(prompts), "--model", str(fake_model_dir)).exit_code == 130
 
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cai.app import app
-from cai.pipeline import ReviseJob, run_revise
+from cai.revise.run import ReviseJob, run_revise
 from tests.conftest import RecordingProgress, write_lines
 from tests.fakes import ScriptedEngine
 

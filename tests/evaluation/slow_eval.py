@@ -6,7 +6,7 @@ Usage (from the repository root): python -m tests.evaluation.slow_eval eval ...
 from __future__ import annotations
 
 from cai import app as cli
-from cai import commands
+from cai.runs import commands
 from tests.evaluation.helpers import scripted_answer
 from tests.integration.fake_cai import SlowEngine
 

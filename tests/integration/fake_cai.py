@@ -11,8 +11,8 @@ import time
 from collections.abc import Sequence
 
 from cai import app as cli
-from cai import commands
 from cai.engines import Generation, Request
+from cai.runs import commands
 from tests.fakes import ScriptedEngine
 
 

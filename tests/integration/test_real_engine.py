@@ -43,7 +43,7 @@ def test_submit_and_generate_give_the_same_greedy_answer(real_engine: Engine) ->
 
 
 def test_the_engine_runs_in_the_dtype_this_cpu_computes_fastest(real_engine: Engine) -> None:
-    from cai.cpu import default_dtype, read_cpu
+    from cai.engines.cpu import default_dtype, read_cpu
 
     expected, why = default_dtype(read_cpu())
     assert real_engine.dtype == expected  # what vLLM actually loaded, not what cai asked for

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cai.engines import Engine
-from cai.pipeline import ReviseJob, prepare
+from cai.revise.run import ReviseJob, prepare
 from tests.conftest import RecordingProgress, run_cli, write_lines
 
 pytestmark = pytest.mark.real

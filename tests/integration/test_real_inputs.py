@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from cai.dryrun.revise import plan_revise
-from cai.dryrun.score import plan_score
-from cai.dryrun.tokens import load_tokenizer
 from cai.engines import Engine
-from cai.pipeline import ReviseJob, run_revise
-from cai.scoring import ScoreJob
+from cai.engines.tokens import load_tokenizer
+from cai.revise.dryrun import plan_revise
+from cai.revise.run import ReviseJob, run_revise
+from cai.score.dryrun import plan_score
+from cai.score.run import ScoreJob
 from tests.conftest import Borrowed, RecordingProgress, run_cli, write_lines
 
 pytestmark = pytest.mark.real

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from cai import constitution, model
-from cai.engines import Engine, Request
+from cai import constitution
+from cai.engines import Engine, Request, model
 from cai.engines.vllm import VLLMEngine
 from cai.errors import InputError
 from tests.conftest import run_cli

@@ -10,8 +10,9 @@ import pytest
 
 from cai import constitution
 from cai.engines import Engine
-from cai.events import StageDone
-from cai.judge import (
+from cai.engines.events import StageDone
+from cai.judge.option_scores import NEXT_TOKEN, TOP_LOGPROBS, continuation_probability, next_token_probability
+from cai.judge.pairwise import (
     ANSWER_PREFIX,
     OPTIONS,
     JudgeSettings,
@@ -21,7 +22,6 @@ from cai.judge import (
     option_request,
     question,
 )
-from cai.option_scores import NEXT_TOKEN, TOP_LOGPROBS, continuation_probability, next_token_probability
 from tests.conftest import run_cli as run_with
 from tests.conftest import write_lines
 

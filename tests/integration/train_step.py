@@ -16,7 +16,7 @@ from typing import Any
 
 def train(kind: str, rows: Path, output_dir: Path) -> dict[str, Any]:
     """One step in a child process: the columns and row count TRL read, and the step's log."""
-    from cai import model
+    from cai.engines import model
 
     command = [sys.executable, __file__, kind, str(rows), str(model.locate().folder), str(output_dir)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}

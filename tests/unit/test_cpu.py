@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cai.cpu import Cpu, default_dtype, read_cpu
+from cai.engines.cpu import Cpu, default_dtype, read_cpu
 
 AVX2_ONLY = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu sse2 avx avx2 fma\n\nprocessor\t: 1\n"
 ZEN4 = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: avx2 avx512f avx512_bf16 avx512_vnni\n\n"

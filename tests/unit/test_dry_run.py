@@ -13,11 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from cai.app import app
-from cai.dryrun import counter_for
-from cai.dryrun.revise import plan_revise
-from cai.dryrun.score import plan_score
-from cai.pipeline import ReviseJob, run_revise
-from cai.scoring import ScoreJob, run_score
+from cai.revise.dryrun import plan_revise
+from cai.revise.run import ReviseJob, run_revise
+from cai.runs.dryrun import counter_for
+from cai.score.dryrun import plan_score
+from cai.score.run import ScoreJob, run_score
 from tests.conftest import RecordingProgress, write_lines
 from tests.fakes import ScriptedEngine
 
@@ -104,8 +104,8 @@ def test_score_plan_with_cot_counts_reasoning_and_bounds_the_reads(tmp_path: Pat
 
 
 def run(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:
-    monkeypatch.setattr("cai.commands.ENGINE_FACTORY", never_built)
-    monkeypatch.setattr("cai.commands.TOKENIZER_FACTORY", fake_tokenizer)
+    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", never_built)
+    monkeypatch.setattr("cai.runs.commands.TOKENIZER_FACTORY", fake_tokenizer)
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stderr
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cai.engine_args import coerce_engine_args, parse_engine_args
+from cai.engines.args import coerce_engine_args, parse_engine_args
 from cai.errors import InputError
 
 FIELDS: dict[str, object] = {

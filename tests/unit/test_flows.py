@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cai.engines import Generation, Request
-from cai.flows import Flow, drive, in_order
-from cai.pipeline import ReviseJob, run_revise
+from cai.engines.flows import Flow, drive, in_order
+from cai.revise.run import ReviseJob, run_revise
 from tests.conftest import RecordingProgress, write_lines
 from tests.fakes import ScriptedEngine
 

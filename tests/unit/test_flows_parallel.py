@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cai.engines import Request
-from cai.flows import Flow, Parallel, ask, drive
+from cai.engines.flows import Flow, Parallel, ask, drive
 from tests.fakes import ScriptedEngine
 
 

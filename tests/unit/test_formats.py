@@ -12,7 +12,7 @@ import pytest
 from cai import constitution
 from cai.engines import Request
 from cai.errors import InputError
-from cai.pipeline import ReviseJob, run_revise
+from cai.revise.run import ReviseJob, run_revise
 from tests.conftest import RecordingProgress, write_lines
 from tests.fakes import FailsOnCall, ScriptedEngine, echo_stage
 
@@ -111,7 +111,7 @@ def test_hf_cai_without_critique_leaves_the_critic_columns_null(tmp_path: Path, 
 
 
 def test_judge_verdict_stays_under_cai_in_every_shape(tmp_path: Path, fake_model_dir: Path) -> None:
-    from cai.judge import JudgeSettings
+    from cai.judge.pairwise import JudgeSettings
 
     for output_format in ("sft", "hf-cai"):
         row = one_conversation(tmp_path, fake_model_dir, output_format, judge=JudgeSettings(principles=2))

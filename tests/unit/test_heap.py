@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from cai.heap import HeapTrimmer, resident_bytes
+from cai.engines.heap import HeapTrimmer, resident_bytes
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and glibc")
 

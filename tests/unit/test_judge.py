@@ -9,8 +9,8 @@ import pytest
 
 from cai import constitution
 from cai.engines import Generation, Request
-from cai.judge import JudgeSettings, PairTask, PairwiseJudge, question, sample_comparisons
-from cai.option_scores import CONTINUATION, NEXT_TOKEN, continuation_probability, next_token_probability
+from cai.judge.option_scores import CONTINUATION, NEXT_TOKEN, continuation_probability, next_token_probability
+from cai.judge.pairwise import JudgeSettings, PairTask, PairwiseJudge, question, sample_comparisons
 from tests.fakes import ScriptedEngine, biased, options, prefers_good
 
 RULES = constitution.load("harmless").constitution

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cai.errors import InputError
-from cai.records import record_key, scan
+from cai.io.records import record_key, scan
 from tests.poison import POISON
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from cai.engines import Request
 from cai.errors import InputError
-from cai.pipeline import ReviseJob, Summary, run_revise
+from cai.revise.run import ReviseJob, Summary, run_revise
 from tests.conftest import RecordingProgress, write_lines
 from tests.fakes import FailsOnCall, ScriptedEngine, echo_stage
 

@@ -10,8 +10,8 @@ import pytest
 
 from cai import constitution
 from cai.engines import Request
-from cai.pipeline import ReviseJob, run_revise
-from cai.revise import derived_seed, sample_principles
+from cai.revise.rounds import derived_seed, sample_principles
+from cai.revise.run import ReviseJob, run_revise
 from tests.conftest import RecordingProgress, write_lines
 from tests.fakes import ScriptedEngine
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from cai.engines import Request
-from cai.judge import JudgeSettings
-from cai.pipeline import ReviseJob, run_revise
-from cai.records import BadRow
-from cai.score_rows import read_score_row
-from cai.scoring import ScoreJob, ScoreSummary, run_score
+from cai.io.records import BadRow
+from cai.io.score_rows import read_score_row
+from cai.judge.pairwise import JudgeSettings
+from cai.revise.run import ReviseJob, run_revise
+from cai.score.run import ScoreJob, ScoreSummary, run_score
 from tests.conftest import RecordingProgress, write_lines
 from tests.fakes import FailsOnCall, ScriptedEngine, biased, echo_stage
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from cai.records import BadRow
-from cai.score_rows import read_score_row
-from cai.scoring import ScoreJob, run_score
+from cai.io.records import BadRow
+from cai.io.score_rows import read_score_row
+from cai.score.run import ScoreJob, run_score
 from tests.conftest import RecordingProgress, write_lines
 from tests.fakes import ScriptedEngine
 

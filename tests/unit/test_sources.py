@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from cai.app import app
 from cai.errors import InputError
-from cai.records import BadRow, record_key
-from cai.sources import SourceOptions, detect, read_prompts
-from cai.sources.hh import labelled_pair, prompt_row, split_transcript
+from cai.io.records import BadRow, record_key
+from cai.io.sources import SourceOptions, detect, read_prompts
+from cai.io.sources.hh import labelled_pair, prompt_row, split_transcript
 from tests.conftest import write_lines
 from tests.fakes import ScriptedEngine
 

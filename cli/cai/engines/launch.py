@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from cai.cpu import default_dtype, read_cpu
+from cai.engines.cpu import default_dtype, read_cpu
 from cai.engines.vllm import CPU_DEFAULTS
 
 # offline LLM(...) arguments with no `vllm serve` flag; and the priority policy, which only pays off when the

@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cai.cpu import default_dtype, read_cpu
-from cai.engine_args import coerce_engine_args
+from cai.engines.args import coerce_engine_args
+from cai.engines.cpu import default_dtype, read_cpu
+from cai.engines.heap import HeapTrimmer
 from cai.engines.protocol import Generation, Message, Request
 from cai.errors import EngineError
-from cai.heap import HeapTrimmer
 
 # Settings measured on a 2-core, GPU-less machine (see docs/engine.md): in-process, eager,
 # an explicit KV cache (vLLM's memory check otherwise fails), and no chunked prefill because
 # per-request seeds crash it once a step holds more than ~4k tokens. KV blocks of 32 tokens instead of
 # vLLM's 128 on CPU let the prefix cache serve more of each prompt. The dtype follows the CPU
-# (cai.cpu): bf16 where the processor does bf16 arithmetic, float32 elsewhere.
+# (cai.engines.cpu): bf16 where the processor does bf16 arithmetic, float32 elsewhere.
 CPU_DEFAULTS: dict[str, Any] = {
     "max_model_len": 4096,
     "enforce_eager": True,
@@ -211,7 +211,7 @@ def _explain_start_failure(exc: Exception, model: str) -> str:
 
 
 def _priority(request: Request) -> int:
-    """vLLM runs smaller values first; a flow's requests carry their record's start number (cai.flows)."""
+    """vLLM runs smaller values first; a flow's requests carry their record's start number (cai.engines.flows)."""
     return request.affinity or 0
 
 

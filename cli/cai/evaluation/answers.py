@@ -15,14 +15,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cai import events
-from cai.engines import Engine, Generation, Request
+from cai.engines import Engine, Generation, Request, events
+from cai.engines.events import Report
 from cai.errors import CaiError
 from cai.evaluation.inputs import Item
-from cai.events import Report
-from cai.output import JsonlWriter
-from cai.records import fingerprint
-from cai.revise import derived_seed
+from cai.io.output import JsonlWriter
+from cai.io.records import fingerprint
+from cai.revise.rounds import derived_seed
 
 EMPTY_RETRIES = 2
 

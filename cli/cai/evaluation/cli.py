@@ -7,7 +7,11 @@ from typing import Annotated
 
 import typer
 
-from cai.commands import (
+from cai.errors import GateFailed, InputError
+from cai.evaluation.plan import EvalJob, SideJob
+from cai.evaluation.run import EvalSummary, run_eval
+from cai.evaluation.table import eval_table
+from cai.runs.commands import (
     ConstitutionOption,
     DebugOption,
     EngineArgOption,
@@ -22,12 +26,8 @@ from cai.commands import (
     engine_factory,
     run_command,
 )
-from cai.console import RichProgress, stderr_console, write_stats
-from cai.errors import GateFailed, InputError
-from cai.evaluation.plan import EvalJob, SideJob
-from cai.evaluation.run import EvalSummary, run_eval
-from cai.evaluation.table import eval_table
-from cai.guard import guarded
+from cai.runs.console import RichProgress, stderr_console, write_stats
+from cai.runs.guard import guarded
 
 _MODEL = "Local model folder or model name (with --server: the served model's name). Default: embedded SmolLM2."
 _SIDE = "Side {side}: {what}. Default: the constitution's."

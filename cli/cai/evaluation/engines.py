@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cai.engines import Engine
-from cai.pipeline import Progress
-from cai.preflight import EngineFactory
-from cai.tally import Tally
+from cai.revise.run import Progress
+from cai.runs.preflight import EngineFactory
+from cai.runs.tally import Tally
 
 
 @dataclass(frozen=True)

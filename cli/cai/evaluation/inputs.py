@@ -1,6 +1,6 @@
 """What `cai eval` reads: prompt rows (with an optional category) and answers made elsewhere, keyed by id.
 
-Prompt rows are read like `cai revise`'s (cai.records: line numbers, quarantine, --max-bad-rows);
+Prompt rows are read like `cai revise`'s (cai.io.records: line numbers, quarantine, --max-bad-rows);
 a `response` makes no sense here, a `category` groups the results. An answers file is a lookup
 table, so a bad row in it stops the run before any model work, naming file, line and field.
 """
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cai.constitution import format_location
 from cai.errors import InputError
-from cai.records import BadRow, PromptForm, truncate
+from cai.io.records import BadRow, PromptForm, truncate
 
 
 class EvalPrompt(PromptForm):

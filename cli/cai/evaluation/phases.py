@@ -1,4 +1,4 @@
-"""The two kinds of work of an eval, each as flows (cai.flows) on one engine: answering and judging.
+"""The two kinds of work of an eval, each as flows (cai.engines.flows) on one engine: answering and judging.
 
 Answers are committed to the answer cache per chunk; judged rows are written in input order per
 chunk, each prompt ending as one output row or one reject.
@@ -12,13 +12,13 @@ from typing import Any
 
 from cai.constitution import Constitution
 from cai.engines import Engine
+from cai.engines.events import Report, StageDone
+from cai.engines.flows import Flow, drive, in_order
 from cai.evaluation.answers import Answer, AnswerCache, Sampling, answer_flow
 from cai.evaluation.inputs import Item
 from cai.evaluation.rows import SideInfo, eval_row
-from cai.events import Report, StageDone
-from cai.flows import Flow, drive, in_order
-from cai.judge import JudgeSettings, PairTask, PairVerdict, PairwiseJudge
-from cai.records import Reject, chunks
+from cai.io.records import Reject, chunks
+from cai.judge.pairwise import JudgeSettings, PairTask, PairVerdict, PairwiseJudge
 
 
 def generate(

@@ -1,7 +1,7 @@
 """Everything `cai eval` decides before a model loads: the sides, the judge, the rows to do, the rejects.
 
 Prompt rows and answer files are validated, every role's model (or servers) is resolved, and what an
-earlier run of the same command already wrote is set aside (cai.ledger). A prompt that cannot be
+earlier run of the same command already wrote is set aside (cai.runs.ledger). A prompt that cannot be
 answered from a file (no id, or no answer with its id) is quarantined here, before any model work.
 """
 
@@ -18,11 +18,11 @@ from cai.evaluation.answers import Sampling, answer_key
 from cai.evaluation.engines import Role
 from cai.evaluation.inputs import AnswerFile, Item, read_answer_file, validate_eval_prompt
 from cai.evaluation.rows import SideInfo
-from cai.judge import JudgeSettings
-from cai.ledger import OutputPaths, Plan, plan_resume
-from cai.pipeline import Progress
-from cai.preflight import EngineFactory, check_bad_rows, check_paths, resolve_engine
-from cai.records import MAX_ROW_BYTES, InputFormat, Reject, fingerprint, scan_rows
+from cai.io.records import MAX_ROW_BYTES, InputFormat, Reject, fingerprint, scan_rows
+from cai.judge.pairwise import JudgeSettings
+from cai.revise.run import Progress
+from cai.runs.ledger import OutputPaths, Plan, plan_resume
+from cai.runs.preflight import EngineFactory, check_bad_rows, check_paths, resolve_engine
 
 EVAL_FORMAT_VERSION = 1
 JUDGE_FORMAT_VERSION = 2  # as cai score's: the judge reads the next token's top-k

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from cai.evaluation.answers import Answer, Sampling
 from cai.evaluation.inputs import Item
 from cai.framing import normalise
-from cai.judge import PairVerdict
+from cai.judge.pairwise import PairVerdict
 
 Winner = Literal["a", "b", "tie"]
 

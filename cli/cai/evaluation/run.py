@@ -17,19 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from cai import constitution
-from cai.engine_args import parse_engine_args
+from cai.engines.args import parse_engine_args
+from cai.engines.events import Report, StageDone
 from cai.evaluation.answers import Answer, AnswerCache
 from cai.evaluation.engines import EngineSlot
 from cai.evaluation.inputs import Item
 from cai.evaluation.phases import Judgement, JudgeRun, generate, judge_all
 from cai.evaluation.plan import EvalJob, Prepared, Side, prepare
 from cai.evaluation.stats import figures
-from cai.events import Report, StageDone
-from cai.manifest import Manifest
-from cai.output import JsonlWriter
-from cai.pipeline import Progress, build_engine, note_resume
-from cai.preflight import EngineFactory
-from cai.tally import Tally
+from cai.io.output import JsonlWriter
+from cai.revise.run import Progress, build_engine, note_resume
+from cai.runs.manifest import Manifest
+from cai.runs.preflight import EngineFactory
+from cai.runs.tally import Tally
 
 __all__ = ["EvalJob", "EvalSummary", "run_eval"]
 

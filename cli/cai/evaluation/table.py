@@ -7,8 +7,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from cai.console import where_rows_went
 from cai.evaluation.run import EvalSummary
+from cai.runs.console import where_rows_went
 
 
 def eval_table(summary: EvalSummary) -> Table:

@@ -12,7 +12,7 @@ from cai.errors import CaiError, InputError
 from cai.export.source import read_source
 from cai.export.split import split_indices
 from cai.export.write import Provenance, Target, arrow_table, check_target, write_splits
-from cai.ledger import OutputPaths, file_sha256, read_manifest
+from cai.runs.ledger import OutputPaths, file_sha256, read_manifest
 
 
 @dataclass(frozen=True)

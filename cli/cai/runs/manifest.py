@@ -12,10 +12,10 @@ from typing import Any
 
 from cai import __version__
 from cai.constitution import LoadedConstitution
-from cai.cpu import read_cpu
-from cai.ledger import Holdings, OutputPaths, file_sha256, write_manifest
-from cai.output import JsonlWriter
-from cai.tally import Tally
+from cai.engines.cpu import read_cpu
+from cai.io.output import JsonlWriter
+from cai.runs.ledger import Holdings, OutputPaths, file_sha256, write_manifest
+from cai.runs.tally import Tally
 
 
 def package_version(*names: str) -> str | None:

@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cai import model
+from cai.engines import model
 from cai.errors import InputError
-from cai.ledger import OutputPaths
-from cai.records import Scan
+from cai.io.records import Scan
+from cai.runs.ledger import OutputPaths
 
 if TYPE_CHECKING:
     from cai.engines import Engine

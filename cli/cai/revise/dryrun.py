@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from cai import framing
-from cai.dryrun import DryRun, Pass, TokenCounter, TokenizerFactory, counted, counter_for
-from cai.dryrun.score import judge_prompts
 from cai.engines import Message
-from cai.judge import JudgeSettings
-from cai.pipeline import Prepared, Progress, ReviseJob, build_engine, prepare
-from cai.preflight import EngineFactory
-from cai.records import Record
-from cai.revise import sample_principles
+from cai.io.records import Record
+from cai.judge.pairwise import JudgeSettings
+from cai.revise.rounds import sample_principles
+from cai.revise.run import Prepared, Progress, ReviseJob, build_engine, prepare
+from cai.runs.dryrun import DryRun, Pass, TokenCounter, TokenizerFactory, counted, counter_for
+from cai.runs.preflight import EngineFactory
+from cai.score.dryrun import judge_prompts
 
 Prompts = Iterator[tuple[Sequence[Message], bool]]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cai.engines import Message
-from cai.ledger import Plan
+from cai.runs.ledger import Plan
 
 
 class TokenCounter(Protocol):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cai.events import Report, StageDone
-from cai.flows import Flow
-from cai.judge import PairTask, PairVerdict, PairwiseJudge
-from cai.output import as_reject
-from cai.records import Reject, truncate
-from cai.revise import ReviseRunner, Revision
-from cai.tally import Tally
+from cai.engines.events import Report, StageDone
+from cai.engines.flows import Flow
+from cai.io.output import as_reject
+from cai.io.records import Reject, truncate
+from cai.judge.pairwise import PairTask, PairVerdict, PairwiseJudge
+from cai.revise.rounds import ReviseRunner, Revision
+from cai.runs.tally import Tally
 
 
 @dataclass

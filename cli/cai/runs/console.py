@@ -15,11 +15,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cai.dryrun import DryRun
-from cai.events import StageDone
-from cai.pipeline import Summary
-from cai.scoring import ScoreSummary
-from cai.tally import Tally
+from cai.engines.events import StageDone
+from cai.revise.run import Summary
+from cai.runs.dryrun import DryRun
+from cai.runs.tally import Tally
+from cai.score.run import ScoreSummary
 
 STAGE_LABELS = {
     "initial": "initial responses",

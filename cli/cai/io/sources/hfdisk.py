@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from cai.errors import InputError
-from cai.sources.table import Broken, Cells, Table
+from cai.io.sources.table import Broken, Cells, Table
 
 MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
 

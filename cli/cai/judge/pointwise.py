@@ -15,14 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cai import events
 from cai.constitution import Constitution, Principle
-from cai.engines import Engine, Generation, Message, Request
-from cai.events import Report
-from cai.flows import Parallel, ask
+from cai.engines import Engine, Generation, Message, Request, events
+from cai.engines.events import Report
+from cai.engines.flows import Parallel, ask
 from cai.framing import render_conversation
-from cai.judge import sample_comparisons
-from cai.revise import derived_seed
+from cai.judge.pairwise import sample_comparisons
+from cai.revise.rounds import derived_seed
 
 RUBRIC_SYSTEM = "You are a careful judge of AI assistant responses. You rate one response against one principle."
 

@@ -16,23 +16,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cai import constitution
-from cai.engine_args import parse_engine_args
 from cai.engines import Engine
+from cai.engines.args import parse_engine_args
+from cai.engines.events import StageDone
+from cai.engines.flows import drive, in_order
 from cai.errors import InputError
-from cai.events import StageDone
-from cai.flows import drive, in_order
-from cai.judge import JudgeSettings, PairwiseJudge
-from cai.ledger import OutputPaths, Plan, plan_resume
-from cai.manifest import Manifest
-from cai.output import JsonlWriter
-from cai.pipeline import Progress, build_engine, loaded_engine, note_resume
-from cai.pointwise import PointwiseScorer
-from cai.preflight import EngineFactory, bad_rows_problem, check_paths, resolve_engine
-from cai.records import MAX_ROW_BYTES, Reject, chunks, fingerprint, truncate
-from cai.score_flows import Outcome, RowScorers
-from cai.score_rows import Mode, Scored, ScoreRow, read_score_row
-from cai.sources import read_rows
-from cai.tally import Tally
+from cai.io.output import JsonlWriter
+from cai.io.records import MAX_ROW_BYTES, Reject, chunks, fingerprint, truncate
+from cai.io.score_rows import Mode, Scored, ScoreRow, read_score_row
+from cai.io.sources import read_rows
+from cai.judge.pairwise import JudgeSettings, PairwiseJudge
+from cai.judge.pointwise import PointwiseScorer
+from cai.revise.run import Progress, build_engine, loaded_engine, note_resume
+from cai.runs.ledger import OutputPaths, Plan, plan_resume
+from cai.runs.manifest import Manifest
+from cai.runs.preflight import EngineFactory, bad_rows_problem, check_paths, resolve_engine
+from cai.runs.tally import Tally
+from cai.score.flows import Outcome, RowScorers
 
 SCORE_FORMAT_VERSION = 3  # 2: the judge reads the next token's top-k, shared text first; 3: instruction shared too
 
@@ -232,7 +232,7 @@ def _score_all(
     progress: Progress,
     summary: ScoreSummary,
 ) -> None:
-    """Every row is a flow (cai.flows): up to --chunk-size rows in flight, written in input order."""
+    """Every row is a flow (cai.engines.flows): up to --chunk-size rows in flight, written in input order."""
 
     def on_stage(event: StageDone) -> None:
         summary.add(event)

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from cai.constitution import Constitution
-from cai.dryrun import DryRun, TokenizerFactory, counted, counter_for
 from cai.engines import Message
-from cai.judge import ANSWER_PREFIX, COT_ANSWER_PREFIX, JudgeSettings, judge_messages, option_request, question
-from cai.judge import sample_comparisons as judge_sample
-from cai.pipeline import Progress, build_engine
-from cai.pointwise import PointwiseScorer, rubric_question
-from cai.preflight import EngineFactory
-from cai.score_rows import Scored
-from cai.scoring import ScoreJob, prepare_score
+from cai.io.score_rows import Scored
+from cai.judge.pairwise import ANSWER_PREFIX, COT_ANSWER_PREFIX, JudgeSettings, judge_messages, option_request, question
+from cai.judge.pairwise import sample_comparisons as judge_sample
+from cai.judge.pointwise import PointwiseScorer, rubric_question
+from cai.revise.run import Progress, build_engine
+from cai.runs.dryrun import DryRun, TokenizerFactory, counted, counter_for
+from cai.runs.preflight import EngineFactory
+from cai.score.run import ScoreJob, prepare_score
 
 Prompts = Iterator[tuple[Sequence[Message], bool]]
 
@@ -63,7 +63,7 @@ def _rubrics(rules: Constitution, principles: int, todo: Sequence[Scored]) -> Pr
 
 
 def _pairs(rules: Constitution, settings: JudgeSettings, todo: Sequence[Scored], reasoning: bool) -> Prompts:
-    """Every pair a row compares (a ranked row: each pair of its responses, keyed as cai.score_flows keys it)."""
+    """Every pair a row compares (a ranked row: each pair of its responses, keyed as cai.score.flows keys it)."""
     for item in todo:
         responses = item.row.responses
         if item.row.kind == "pairwise":

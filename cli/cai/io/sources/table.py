@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cai.errors import InputError
-from cai.records import BadRow
+from cai.io.records import BadRow
 
 Cells = dict[str, Any]
 

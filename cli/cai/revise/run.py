@@ -15,24 +15,24 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from cai import constitution
-from cai.engine_args import parse_engine_args
 from cai.engines import Engine
+from cai.engines.args import parse_engine_args
+from cai.engines.events import StageDone
+from cai.engines.flows import drive, in_order
 from cai.engines.vllm import VLLMEngine
 from cai.errors import InputError
-from cai.events import StageDone
-from cai.flows import drive, in_order
-from cai.formats import OutputFormat, row_maker
-from cai.judge import JudgeSettings, PairwiseJudge
-from cai.judged import JudgedRecord, destination, record_flow
-from cai.ledger import OutputPaths, Plan, plan_resume
-from cai.manifest import Manifest
-from cai.output import JsonlWriter, Provenance
-from cai.preflight import EngineFactory, bad_rows_problem, check_paths, resolve_engine
-from cai.records import MAX_ROW_BYTES, Record, chunks, fingerprint, record_key
-from cai.revise import ReviseRunner, ReviseSettings
-from cai.sources import SourceFormat, SourceOptions, read_prompts
-from cai.sources.hh import HHResponse
-from cai.tally import Tally
+from cai.io.formats import OutputFormat, row_maker
+from cai.io.output import JsonlWriter, Provenance
+from cai.io.records import MAX_ROW_BYTES, Record, chunks, fingerprint, record_key
+from cai.io.sources import SourceFormat, SourceOptions, read_prompts
+from cai.io.sources.hh import HHResponse
+from cai.judge.pairwise import JudgeSettings, PairwiseJudge
+from cai.revise.judged import JudgedRecord, destination, record_flow
+from cai.revise.rounds import ReviseRunner, ReviseSettings
+from cai.runs.ledger import OutputPaths, Plan, plan_resume
+from cai.runs.manifest import Manifest
+from cai.runs.preflight import EngineFactory, bad_rows_problem, check_paths, resolve_engine
+from cai.runs.tally import Tally
 
 PROMPT_FORMAT_VERSION = 1
 JUDGE_FORMAT_VERSION = 3  # as cai score's format: a resume never mixes verdicts read two ways
@@ -68,7 +68,7 @@ class ReviseJob:
     max_row_bytes: int = MAX_ROW_BYTES
     judge: JudgeSettings | None = None  # --judge: label initial vs final of every pair
     min_margin: float | None = None  # --min-margin: drop pairs the judge does not clearly prefer
-    output_format: OutputFormat = "trl"  # --format: the row shape (cai.formats); one file holds one shape
+    output_format: OutputFormat = "trl"  # --format: the row shape (cai.io.formats); one file holds one shape
 
 
 @dataclass

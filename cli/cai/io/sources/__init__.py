@@ -1,4 +1,4 @@
-"""Where rows come from: JSONL and text (cai.records), hh-rlhf transcripts, CSV, Parquet, dataset folders.
+"""Where rows come from: JSONL and text (cai.io.records), hh-rlhf transcripts, CSV, Parquet, dataset folders.
 
 Every reader hands back the same Scan: usable rows numbered as the user finds them (the line of a
 JSONL, text or CSV file; the 1-based row of a Parquet file or dataset folder) and a Reject for every
@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from cai.errors import InputError
-from cai.records import MAX_ROW_BYTES, InputFormat, PromptRow, Scan, scan_rows, validate_prompt_row
-from cai.sources import hh
-from cai.sources.columns import PromptColumns, scan_table
-from cai.sources.hfdisk import dataset_table, is_dataset_folder
-from cai.sources.table import Table, csv_table, parquet_table
+from cai.io.records import MAX_ROW_BYTES, InputFormat, PromptRow, Scan, scan_rows, validate_prompt_row
+from cai.io.sources import hh
+from cai.io.sources.columns import PromptColumns, scan_table
+from cai.io.sources.hfdisk import dataset_table, is_dataset_folder
+from cai.io.sources.table import Table, csv_table, parquet_table
 
 SourceFormat = Literal["auto", "jsonl", "text", "hh", "csv", "parquet", "hf"]
 SOURCE_FORMATS: tuple[str, ...] = get_args(SourceFormat)

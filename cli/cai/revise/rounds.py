@@ -1,6 +1,6 @@
 """The SL-CAI revise pass: initial response, then N critique → revision rounds per record.
 
-Each record goes through its stages as a flow of its own (cai.flows drives many at once on one
+Each record goes through its stages as a flow of its own (cai.engines.flows drives many at once on one
 engine). Principles are sampled per record from a generator seeded by the record key, so a rerun
 (or a resume) samples the same principles.
 """
@@ -13,12 +13,12 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cai import events, framing
+from cai import framing
 from cai.constitution import Constitution, Principle
-from cai.engines import Engine, Generation, Message, Request
-from cai.events import Report
-from cai.flows import Flow
-from cai.records import Record
+from cai.engines import Engine, Generation, Message, Request, events
+from cai.engines.events import Report
+from cai.engines.flows import Flow
+from cai.io.records import Record
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def derived_seed(key: str, stage: str) -> int:
 
 
 class ReviseRunner:
-    """Each record's stages as one flow (see cai.flows); prefixes are built once per run."""
+    """Each record's stages as one flow (see cai.engines.flows); prefixes are built once per run."""
 
     def __init__(self, constitution: Constitution, settings: ReviseSettings, engine: Engine, report: Report):
         self.constitution = constitution

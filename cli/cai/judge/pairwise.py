@@ -2,11 +2,11 @@
 
 The label is read from log-probabilities, never from sampled text: one token is generated after
 "The better response is (" and the top-k log-probs of the letters A and B are normalised against each
-other (cai.option_scores; scoring both continuations is the fallback when a letter is not in the top k).
+other (cai.judge.option_scores; scoring both continuations is the fallback when a letter is not in the top k).
 Both orders are asked and averaged, so position bias cancels, and K sampled principles are averaged
 (an ensemble). With chain of thought the model reasons first, then the option is read after its
 reasoning; those probabilities are clamped (default 0.4–0.6) because chain-of-thought labels are
-over-confident. Each pair is a flow (cai.flows): per order, the first principle is asked alone and the
+over-confident. Each pair is a flow (cai.engines.flows): per order, the first principle is asked alone and the
 others after it at once, so they read the conversation and both options from the prefix cache.
 """
 
@@ -18,20 +18,19 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
-from cai import events
 from cai.constitution import Constitution, Principle
-from cai.engines import Engine, Message, Request
-from cai.events import Report
-from cai.flows import Flow, Parallel, ask, drive
+from cai.engines import Engine, Message, Request, events
+from cai.engines.events import Report
+from cai.engines.flows import Flow, Parallel, ask, drive
 from cai.framing import ROLE_LABELS
-from cai.option_scores import (
+from cai.judge.option_scores import (
     CONTINUATION,
     NEXT_TOKEN,
     TOP_LOGPROBS,
     continuation_probability,
     next_token_probability,
 )
-from cai.revise import derived_seed
+from cai.revise.rounds import derived_seed
 
 JUDGE_SYSTEM = "You are a careful judge of AI assistant responses. You compare two responses against one principle."
 ANSWER_PREFIX = "The better response is ("
@@ -64,7 +63,7 @@ class PrincipleVerdict:
     p_a_first: float  # P(a is better) when a is shown as (A)
     p_a_second: float  # P(a is better) when a is shown as (B)
     reasoning: tuple[str, str] | None = None
-    methods: tuple[str, str] = (NEXT_TOKEN, NEXT_TOKEN)  # how each order's P was read (cai.option_scores)
+    methods: tuple[str, str] = (NEXT_TOKEN, NEXT_TOKEN)  # how each order's P was read (cai.judge.option_scores)
 
     @property
     def p_a(self) -> float:
@@ -181,7 +180,7 @@ Asking = Generator[Request | Parallel, Any, _Answer]
 
 
 class PairwiseJudge:
-    """Labels pairs: each pair is a flow of requests (cai.flows), reported to `report` as stage "judge"."""
+    """Labels pairs: each pair is a flow of requests (cai.engines.flows), reported to `report` as stage "judge"."""
 
     def __init__(self, constitution: Constitution, settings: JudgeSettings, engine: Engine, report: Report):
         self.constitution = constitution

@@ -2,7 +2,7 @@
 
 A cell that is empty (or null) counts as absent. For `cai revise` the prompt column holds text (a
 prompt) or a list of chat turns (messages); a table without that column but with `chosen`/`rejected`
-columns is read as hh-rlhf transcripts (cai.sources.hh). Every row is numbered; a bad one becomes a
+columns is read as hh-rlhf transcripts (cai.io.sources.hh). Every row is numbered; a bad one becomes a
 Reject naming the column, like a bad JSONL line.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cai.errors import InputError
-from cai.records import BadRow, PromptRow, Scan, reject, validate_prompt_row
-from cai.sources import hh
-from cai.sources.table import Broken, Cells, Table
+from cai.io.records import BadRow, PromptRow, Scan, reject, validate_prompt_row
+from cai.io.sources import hh
+from cai.io.sources.table import Broken, Cells, Table
 
 T = TypeVar("T")
 DEFAULT_PROMPT_COLUMN = "prompt"

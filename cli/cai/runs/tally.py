@@ -9,12 +9,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cai.events import StageDone
-from cai.records import Reject
+from cai.engines.events import StageDone
+from cai.io.records import Reject
 
 if TYPE_CHECKING:
     from cai.engines import Engine
-    from cai.judge import PairVerdict
+    from cai.judge.pairwise import PairVerdict
 
 
 @dataclass

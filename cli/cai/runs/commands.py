@@ -12,20 +12,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cai.console import RichProgress, plan_table, stderr_console
-from cai.dryrun import DryRun, TokenizerFactory
 from cai.errors import EXIT_INPUT
-from cai.guard import guarded
-from cai.interrupts import graceful_interrupts
-from cai.pipeline import build_engine
-from cai.preflight import EngineFactory
+from cai.revise.run import build_engine
+from cai.runs.console import RichProgress, plan_table, stderr_console
+from cai.runs.dryrun import DryRun, TokenizerFactory
+from cai.runs.guard import guarded
+from cai.runs.interrupts import graceful_interrupts
+from cai.runs.preflight import EngineFactory
 
 T = TypeVar("T")
 ENGINE_FACTORY: EngineFactory = build_engine  # tests swap in a fake engine here
 
 
 def _load_tokenizer(model_path: str) -> Any:
-    from cai.dryrun.tokens import load_tokenizer  # transformers loads only for a dry run
+    from cai.engines.tokens import load_tokenizer  # transformers loads only for a dry run
 
     return load_tokenizer(model_path)
 

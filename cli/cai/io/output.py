@@ -2,7 +2,7 @@
 
 `prompt`, `chosen` and `rejected` are exactly what TRL's DPOTrainer reads; everything cai knows
 about how the pair was made (key, constitution hash, model, every round) sits under `cai`, which
-TRL ignores (cai.formats builds the other --format shapes around the same `cai` object). A record
+TRL ignores (cai.io.formats builds the other --format shapes around the same `cai` object). A record
 that does not become a pair (quarantined, or dropped because it carries no preference) becomes a
 `Reject` with its key instead, so a resumed run knows it is done.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from cai.framing import normalise
-from cai.records import Reject, truncate
-from cai.revise import Revision
+from cai.io.records import Reject, truncate
+from cai.revise.rounds import Revision
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import TypeVar
 
 import typer
 
-from cai.console import stderr_console
 from cai.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, CaiError
+from cai.runs.console import stderr_console
 
 T = TypeVar("T")
 

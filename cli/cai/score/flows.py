@@ -1,4 +1,4 @@
-"""Each `cai score` row as a flow (cai.flows): pointwise rubric, pairwise verdict, or every pair of a ranking.
+"""Each `cai score` row as a flow (cai.engines.flows): pointwise rubric, pairwise verdict, or every pair of a ranking.
 
 A row's flow asks its questions (side by side where they can share the prefix cache), then leaves
 what it found in an Outcome: the scores to write, or why the row is quarantined.
@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cai.events import StageDone
-from cai.flows import Flow, Parallel
-from cai.judge import PairTask, PairVerdict, PairwiseJudge
-from cai.pointwise import PointTask, PointwiseScorer
-from cai.score_rows import Scored
+from cai.engines.events import StageDone
+from cai.engines.flows import Flow, Parallel
+from cai.io.score_rows import Scored
+from cai.judge.pairwise import PairTask, PairVerdict, PairwiseJudge
+from cai.judge.pointwise import PointTask, PointwiseScorer
 
 
 @dataclass

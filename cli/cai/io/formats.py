@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from cai.output import Provenance, preference_row, provenance_object
-from cai.revise import Revision
+from cai.io.output import Provenance, preference_row, provenance_object
+from cai.revise.rounds import Revision
 
 OutputFormat = Literal["trl", "sft", "hf-cai"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("trl", "sft", "hf-cai")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from cai.errors import CaiError, InputError
-from cai.records import Keyed, Reject, split_duplicates
+from cai.io.records import Keyed, Reject, split_duplicates
 
 KeyOf = Callable[[Any], str]
 

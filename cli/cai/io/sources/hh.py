@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from cai.records import BadRow, PromptRow, validate_prompt_row
+from cai.io.records import BadRow, PromptRow, validate_prompt_row
 
 HHResponse = Literal["drop", "chosen", "rejected"]
 TRANSCRIPT_FIELDS = ("chosen", "rejected")

@@ -23,8 +23,8 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 
 from cai.engines import Message
-from cai.records import BadRow, ChatMessage
-from cai.sources import hh
+from cai.io.records import BadRow, ChatMessage
+from cai.io.sources import hh
 
 Kind = Literal["pointwise", "pairwise", "rank"]
 Mode = Literal["auto", "pointwise", "pairwise", "ranked"]

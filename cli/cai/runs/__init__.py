@@ -1,0 +1,1 @@
+"""What every model-running command shares: options, checks, resume, manifest, engine, progress, interrupts."""
