@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cai.engines import Generation, Request
+from cai.engines.flows import Flow, drive
+from cai.judge.pairwise import PairTask, PairVerdict, PairwiseJudge
 
 Responder = Callable[[Request], str]
 OptionScorer = Callable[[Request], float]
@@ -140,3 +142,15 @@ class FailsOnCall(ScriptedEngine):
         if len(self.batches) + 1 == self.fail_on:
             raise RuntimeError("engine died")
         return super().generate(requests)
+
+
+def judge_pairs(judge: PairwiseJudge, tasks: Sequence[PairTask], window: int = 64) -> list[PairVerdict]:
+    """Every pair's flow on the judge's engine, as a command drives them; verdicts in task order."""
+    verdicts: dict[int, PairVerdict] = {}
+
+    def run(number: int, task: PairTask) -> Flow:
+        verdicts[number] = yield from judge.flow(task)
+
+    for _ in drive(judge.engine, ((number, run(number, task)) for number, task in enumerate(tasks)), window):
+        pass
+    return [verdicts[number] for number in range(len(tasks))]

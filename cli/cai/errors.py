@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_INPUT = 2
 EXIT_GATE = 3  # a quality gate failed: the tool worked, the data did not pass (review, report, eval)

@@ -24,6 +24,7 @@ from cai.judge.pairwise import (
 )
 from tests.conftest import run_cli as run_with
 from tests.conftest import write_lines
+from tests.fakes import judge_pairs
 
 pytestmark = pytest.mark.real
 SAMPLE = Path(__file__).resolve().parents[2] / "prompts" / "sample-score.jsonl"
@@ -129,8 +130,8 @@ def test_judge_swap_symmetry_and_prefix_cache_on_the_real_model(real_engine: Eng
         "in the morning. It stays good for about a week and you can reheat it as often as you like, since "
         "cooking already killed everything in it. Warm rice in a closed pot is perfectly fine."
     )
-    forward, backward = judge.judge(
-        [PairTask("k" * 24, conversation, good, bad), PairTask("k" * 24, conversation, bad, good)]
+    forward, backward = judge_pairs(
+        judge, [PairTask("k" * 24, conversation, good, bad), PairTask("k" * 24, conversation, bad, good)]
     )
     assert forward.p_a + backward.p_a == pytest.approx(1.0, abs=0.02)  # swapping a and b gives 1 - p
     assert all(v.methods == (NEXT_TOKEN, NEXT_TOKEN) for v in forward.verdicts + backward.verdicts)

@@ -11,7 +11,7 @@ from cai import constitution
 from cai.engines import Generation, Request
 from cai.judge.option_scores import CONTINUATION, NEXT_TOKEN, continuation_probability, next_token_probability
 from cai.judge.pairwise import JudgeSettings, PairTask, PairwiseJudge, question, sample_comparisons
-from tests.fakes import ScriptedEngine, biased, options, prefers_good
+from tests.fakes import ScriptedEngine, biased, judge_pairs, options, prefers_good
 
 RULES = constitution.load("harmless").constitution
 CONVERSATION = ({"role": "user", "content": "How do I fix my bike?"},)
@@ -31,7 +31,7 @@ def random_logprobs(seed: int) -> ScriptedEngine:
 
 
 def test_probability_comes_from_normalised_option_logprobs() -> None:
-    (verdict,) = judge(ScriptedEngine(), principles=1).judge([task("a good answer", "a bad answer")])
+    (verdict,) = judge_pairs(judge(ScriptedEngine(), principles=1), [task("a good answer", "a bad answer")])
     assert verdict.p_a == pytest.approx(0.8 / (0.8 + 0.2))
     assert verdict.verdicts[0].p_a_first == pytest.approx(0.8)
     assert verdict.verdicts[0].p_a_second == pytest.approx(0.8)
@@ -41,7 +41,7 @@ def test_probability_comes_from_normalised_option_logprobs() -> None:
 
 def test_a_letter_missing_from_the_top_k_falls_back_to_scoring_both_continuations() -> None:
     engine = ScriptedEngine(top_letters="A")  # B is not among the top-k tokens
-    (verdict,) = judge(engine, principles=1).judge([task("a good answer", "a bad answer")])
+    (verdict,) = judge_pairs(judge(engine, principles=1), [task("a good answer", "a bad answer")])
     assert verdict.p_a == pytest.approx(0.8)  # the same probability, read the slow way
     assert verdict.as_dict()["principles"][0]["method"] == {"a_first": CONTINUATION, "a_second": CONTINUATION}
     reads, continuations = engine.batches  # both orders side by side: the next token, then "(A" and "(B"
@@ -51,7 +51,9 @@ def test_a_letter_missing_from_the_top_k_falls_back_to_scoring_both_continuation
 
 @pytest.mark.parametrize("seed", range(5))
 def test_probabilities_stay_in_the_unit_interval(seed: int) -> None:
-    verdicts = judge(random_logprobs(seed), principles=3).judge([task(f"x{i}", f"y{i}", f"{i:024x}") for i in range(8)])
+    verdicts = judge_pairs(
+        judge(random_logprobs(seed), principles=3), [task(f"x{i}", f"y{i}", f"{i:024x}") for i in range(8)]
+    )
     for verdict in verdicts:
         values = [verdict.p_a, verdict.p_a_first, verdict.p_a_second]
         values += [v.p_a_first for v in verdict.verdicts] + [v.p_a_second for v in verdict.verdicts]
@@ -62,8 +64,8 @@ def test_probabilities_stay_in_the_unit_interval(seed: int) -> None:
 @pytest.mark.parametrize("scorer", [prefers_good, biased])
 def test_swapping_the_responses_gives_one_minus_p(scorer: object) -> None:
     engine = ScriptedEngine(option_logprob=scorer)  # type: ignore[arg-type]
-    forward, backward = judge(engine, principles=3).judge(
-        [task("a good one", "a bad one"), task("a bad one", "a good one")]
+    forward, backward = judge_pairs(
+        judge(engine, principles=3), [task("a good one", "a bad one"), task("a bad one", "a good one")]
     )
     assert forward.p_a + backward.p_a == pytest.approx(1.0)
     assert [v.principle for v in forward.verdicts] == [v.principle for v in backward.verdicts]
@@ -71,7 +73,7 @@ def test_swapping_the_responses_gives_one_minus_p(scorer: object) -> None:
 
 def test_both_orders_are_asked_and_position_bias_cancels() -> None:
     engine = ScriptedEngine(option_logprob=biased)
-    (verdict,) = judge(engine, principles=1).judge([task("same", "same")])
+    (verdict,) = judge_pairs(judge(engine, principles=1), [task("same", "same")])
     first, second = verdict.verdicts[0].p_a_first, verdict.verdicts[0].p_a_second
     assert first > 0.5 > second  # the model always picks (A)...
     assert verdict.p_a == pytest.approx(0.5)  # ...and averaging the two orders cancels it
@@ -85,7 +87,7 @@ def test_ensembles_average_over_sampled_principles() -> None:
         weight = 0.9 if "less harmful" in request.messages[-2]["content"] else 0.6
         return math.log(weight if options(request)[2] == "A" else 1 - weight)
 
-    (verdict,) = judge(ScriptedEngine(option_logprob=per_principle), principles=5).judge([task("x", "y")])
+    (verdict,) = judge_pairs(judge(ScriptedEngine(option_logprob=per_principle), principles=5), [task("x", "y")])
     assert len(verdict.verdicts) == 5 and len({v.principle for v in verdict.verdicts}) == 5
     assert verdict.p_a == pytest.approx(sum(v.p_a for v in verdict.verdicts) / 5)
     assert [v.principle for v in verdict.verdicts] == [p.id for p in sample_comparisons(RULES, "ab" * 12, 5)]
@@ -98,7 +100,7 @@ def test_principle_sample_is_seeded_by_the_key() -> None:
 
 def test_chain_of_thought_reasons_first_and_is_clamped() -> None:
     sure = ScriptedEngine(option_logprob=lambda r: math.log(0.99 if options(r)[2] == "A" else 0.01))
-    (verdict,) = judge(sure, principles=2, cot=True, clamp=(0.4, 0.6)).judge([task("x", "y")])
+    (verdict,) = judge_pairs(judge(sure, principles=2, cot=True, clamp=(0.4, 0.6)), [task("x", "y")])
     for v in verdict.verdicts:
         assert v.p_a_first == 0.6 and v.p_a_second == 0.4  # 0.99 and 0.01 clamped
         assert v.reasoning == ("Option (A) is kinder.", "Option (A) is kinder.")
@@ -122,7 +124,7 @@ def test_what_the_principles_share_comes_first_in_the_prompt() -> None:
 def test_each_order_asks_its_first_principle_alone_then_the_rest_at_once() -> None:
     """The first question of an order puts the shared prompt in the prefix cache; the others then read it."""
     engine = ScriptedEngine()
-    judge(engine, principles=3).judge([task("x", "y")])
+    judge_pairs(judge(engine, principles=3), [task("x", "y")])
     first_wave, second_wave = engine.batches
     assert [options(r)[0] for r in first_wave] == ["x", "y"]  # one question per order
     assert sorted(options(r)[0] for r in second_wave) == ["x", "x", "y", "y"]  # the other two principles each

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from cai.errors import InputError
-from cai.io.records import record_key, scan
+from cai.io.keys import record_key
+from cai.io.records import MAX_ROW_BYTES, PromptRow, Scan, scan_rows, validate_prompt_row
 from tests.poison import POISON
 
 
@@ -68,5 +69,15 @@ def test_key_depends_on_row_and_run(tmp_path: Path) -> None:
     path = tmp_path / "p.txt"
     path.write_text("a\nb\n")
     (_, a), (_, b) = scan(str(path)).rows
-    assert record_key(a, "run1") == record_key(a, "run1")
-    assert len({record_key(a, "run1"), record_key(b, "run1"), record_key(a, "run2")}) == 3
+    assert record_key(a.model_dump(), "run1") == record_key(a.model_dump(), "run1")
+    assert (
+        len(
+            {record_key(a.model_dump(), "run1"), record_key(b.model_dump(), "run1"), record_key(a.model_dump(), "run2")}
+        )
+        == 3
+    )
+
+
+def scan(source: str, max_row_bytes: int = MAX_ROW_BYTES) -> Scan[PromptRow]:
+    """A prompt file read as `cai revise` reads JSONL and text."""
+    return scan_rows(source, "auto", max_row_bytes, validate_prompt_row)

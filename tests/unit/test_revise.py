@@ -10,7 +10,8 @@ import pytest
 
 from cai import constitution
 from cai.engines import Request
-from cai.revise.rounds import derived_seed, sample_principles
+from cai.io.keys import derived_seed
+from cai.revise.rounds import sample_principles
 from cai.revise.run import ReviseJob, run_revise
 from tests.conftest import RecordingProgress, write_lines
 from tests.fakes import ScriptedEngine

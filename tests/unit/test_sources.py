@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from cai.app import app
 from cai.errors import InputError
-from cai.io.records import BadRow, record_key
+from cai.io.keys import record_key
+from cai.io.records import BadRow
 from cai.io.sources import SourceOptions, detect, read_prompts
 from cai.io.sources.hh import labelled_pair, prompt_row, split_transcript
 from tests.conftest import write_lines
@@ -112,7 +113,7 @@ def test_csv_keys_match_jsonl_keys(tmp_path: Path) -> None:
     write_lines(tmp_path / "p.jsonl", ['{"prompt": "hello there"}'])
     csv_row = read_prompts(str(tmp_path / "p.csv"), SourceOptions()).rows[0][1]
     jsonl_row = read_prompts(str(tmp_path / "p.jsonl"), SourceOptions()).rows[0][1]
-    assert record_key(csv_row, "run") == record_key(jsonl_row, "run")
+    assert record_key(csv_row.model_dump(), "run") == record_key(jsonl_row.model_dump(), "run")
 
 
 def test_parquet_prompt_column_chat_turns_and_ids(tmp_path: Path) -> None:

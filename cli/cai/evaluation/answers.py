@@ -19,9 +19,8 @@ from cai.engines import Engine, Generation, Request, events
 from cai.engines.events import Report
 from cai.errors import CaiError
 from cai.evaluation.inputs import Item
+from cai.io.keys import derived_seed, fingerprint
 from cai.io.output import JsonlWriter
-from cai.io.records import fingerprint
-from cai.revise.rounds import derived_seed
 
 EMPTY_RETRIES = 2
 

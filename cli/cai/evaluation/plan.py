@@ -7,7 +7,6 @@ answered from a file (no id, or no answer with its id) is quarantined here, befo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +17,15 @@ from cai.evaluation.answers import Sampling, answer_key
 from cai.evaluation.engines import Role
 from cai.evaluation.inputs import AnswerFile, Item, read_answer_file, validate_eval_prompt
 from cai.evaluation.rows import SideInfo
-from cai.io.records import MAX_ROW_BYTES, InputFormat, Reject, fingerprint, scan_rows
+from cai.io.keys import fingerprint, record_key
+from cai.io.records import MAX_ROW_BYTES, InputFormat, Reject, scan_rows
+from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings
 from cai.revise.run import Progress
 from cai.runs.ledger import OutputPaths, Plan, plan_resume
 from cai.runs.preflight import EngineFactory, check_bad_rows, check_paths, resolve_engine
 
 EVAL_FORMAT_VERSION = 1
-JUDGE_FORMAT_VERSION = 2  # as cai score's: the judge reads the next token's top-k
 
 
 @dataclass(frozen=True)
@@ -137,12 +137,12 @@ def prepare(
         "constitution": {"name": loaded.constitution.name, "sha256": loaded.sha256},
         "a": a.parameters(),
         "b": b.parameters(),
-        "judge": {"model": judge.label, "principles": job.principles, "judge_format": JUDGE_FORMAT_VERSION},
+        "judge": {"model": judge.label, "principles": job.principles, "judge_format": JUDGE_FORMAT},
         "tie_margin": job.tie_margin,
         "eval_format": EVAL_FORMAT_VERSION,
     }
     run_key = fingerprint(parameters)
-    items = [Item(line, row, _row_key(row.model_dump(mode="json"), run_key)) for line, row in scanned.rows]
+    items = [Item(line, row, record_key(row.model_dump(mode="json"), run_key)) for line, row in scanned.rows]
     answers_path = _answers_path(paths)
     if job.overwrite and answers_path is not None:
         answers_path.unlink(missing_ok=True)
@@ -188,10 +188,6 @@ def _side(
         seed=asked.seed,
     )
     return Side(name, resolved.label, resolved, sampling)
-
-
-def _row_key(row: dict[str, Any], run_key: str) -> str:
-    return fingerprint({"row": json.dumps([row, run_key], sort_keys=True, ensure_ascii=False)})[:24]
 
 
 def _answers_path(paths: OutputPaths) -> Path | None:

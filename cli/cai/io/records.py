@@ -125,11 +125,6 @@ class Scan(Generic[T]):
         return len(self.rows) + len(self.rejects)
 
 
-def scan(source: str, input_format: InputFormat = "auto", max_row_bytes: int = MAX_ROW_BYTES) -> Scan[PromptRow]:
-    """Read and validate every non-blank line of a prompt file (or '-' for stdin)."""
-    return scan_rows(source, input_format, max_row_bytes, validate_prompt_row)
-
-
 def scan_rows(
     source: str, input_format: InputFormat, max_row_bytes: int, validate: Callable[[dict[str, Any]], T]
 ) -> Scan[T]:
@@ -223,16 +218,6 @@ def split_duplicates(items: Sequence[KeyedT]) -> tuple[list[KeyedT], list[Reject
             first_line[item.key] = item.line
             unique.append(item)
     return unique, duplicates
-
-
-def record_key(row: PromptRow, run_fingerprint: str) -> str:
-    """A hash of everything that decides a row's output: the row itself and the run's settings."""
-    payload = json.dumps([row.model_dump(mode="json"), run_fingerprint], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()[:24]
-
-
-def fingerprint(settings: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
 @contextmanager

@@ -21,8 +21,9 @@ from typing import Any
 from cai.constitution import Constitution, Principle
 from cai.engines import Engine, Message, Request, events
 from cai.engines.events import Report
-from cai.engines.flows import Flow, Parallel, ask, drive
+from cai.engines.flows import Flow, Parallel, ask
 from cai.framing import ROLE_LABELS
+from cai.io.keys import derived_seed
 from cai.judge.option_scores import (
     CONTINUATION,
     NEXT_TOKEN,
@@ -30,7 +31,6 @@ from cai.judge.option_scores import (
     continuation_probability,
     next_token_probability,
 )
-from cai.revise.rounds import derived_seed
 
 JUDGE_SYSTEM = "You are a careful judge of AI assistant responses. You compare two responses against one principle."
 ANSWER_PREFIX = "The better response is ("
@@ -185,7 +185,7 @@ class PairwiseJudge:
     def __init__(self, constitution: Constitution, settings: JudgeSettings, engine: Engine, report: Report):
         self.constitution = constitution
         self.settings = settings
-        self.engine = engine  # for prompt lengths, and for `judge`; flows are driven by the caller
+        self.engine = engine  # for prompt lengths only: flows are driven by the caller
         self.report = report
 
     def fits(self, task: PairTask) -> bool:
@@ -194,18 +194,6 @@ class PairwiseJudge:
         text = question(task.conversation, longest, task.a, task.b, self.settings.cot)
         needed = self.engine.prompt_tokens(judge_messages(text)) + self.settings.cot_max_tokens + 16
         return needed <= self.engine.max_model_len
-
-    def judge(self, tasks: Sequence[PairTask], window: int = 64) -> list[PairVerdict]:
-        """Every pair's flow on this judge's engine; verdicts in task order."""
-        verdicts: dict[int, PairVerdict] = {}
-
-        def run(number: int, task: PairTask) -> Flow:
-            verdicts[number] = yield from self.flow(task)
-
-        flows = ((number, run(number, task)) for number, task in enumerate(tasks))
-        for _ in drive(self.engine, flows, window=window):
-            pass
-        return [verdicts[number] for number in range(len(tasks))]
 
     def flow(self, task: PairTask) -> Generator[Request | Parallel, Any, PairVerdict]:
         """Both orders side by side; in each, the first principle alone, then the others at once.

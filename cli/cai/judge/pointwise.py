@@ -20,8 +20,8 @@ from cai.engines import Engine, Generation, Message, Request, events
 from cai.engines.events import Report
 from cai.engines.flows import Parallel, ask
 from cai.framing import render_conversation
+from cai.io.keys import derived_seed
 from cai.judge.pairwise import sample_comparisons
-from cai.revise.rounds import derived_seed
 
 RUBRIC_SYSTEM = "You are a careful judge of AI assistant responses. You rate one response against one principle."
 

@@ -7,7 +7,6 @@ engine). Principles are sampled per record from a generator seeded by the record
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from cai.constitution import Constitution, Principle
 from cai.engines import Engine, Generation, Message, Request, events
 from cai.engines.events import Report
 from cai.engines.flows import Flow
+from cai.io.keys import derived_seed
 from cai.io.records import Record
 
 
@@ -76,10 +76,6 @@ def sample_principles(constitution: Constitution, key: str, rounds: int) -> list
     rng = random.Random(int(key, 16))
     weights = [p.weight for p in constitution.principles]
     return rng.choices(list(constitution.principles), weights=weights, k=rounds)
-
-
-def derived_seed(key: str, stage: str) -> int:
-    return int(hashlib.sha256(f"{key}:{stage}".encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
 
 
 class ReviseRunner:

@@ -22,10 +22,12 @@ from cai.engines.flows import drive, in_order
 from cai.engines.vllm import VLLMEngine
 from cai.errors import InputError
 from cai.io.formats import OutputFormat, row_maker
+from cai.io.keys import fingerprint, record_key
 from cai.io.output import JsonlWriter, Provenance
-from cai.io.records import MAX_ROW_BYTES, Record, chunks, fingerprint, record_key
+from cai.io.records import MAX_ROW_BYTES, Record, chunks
 from cai.io.sources import SourceFormat, SourceOptions, read_prompts
 from cai.io.sources.hh import HHResponse
+from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings, PairwiseJudge
 from cai.revise.judged import JudgedRecord, destination, record_flow
 from cai.revise.rounds import ReviseRunner, ReviseSettings
@@ -35,7 +37,6 @@ from cai.runs.preflight import EngineFactory, bad_rows_problem, check_paths, res
 from cai.runs.tally import Tally
 
 PROMPT_FORMAT_VERSION = 1
-JUDGE_FORMAT_VERSION = 3  # as cai score's format: a resume never mixes verdicts read two ways
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def prepare(
     parameters = _parameters(loaded, model_label, settings, job.judge, job.min_margin)
     run_key = fingerprint(parameters)  # without the format: a row's key names its content, not its shape
     parameters["format"] = job.output_format
-    records = [Record(line, row, record_key(row, run_key)) for line, row in scanned.rows]
+    records = [Record(line, row, record_key(row.model_dump(mode="json"), run_key)) for line, row in scanned.rows]
     plan = plan_resume(
         paths, parameters, job.overwrite, records, scanned.rejects, key_of=lambda r: r["cai"]["key"], readonly=dry_run
     )
@@ -263,7 +264,7 @@ def _parameters(
         "model": model_label,
         **asdict(settings),
         "prompt_format": PROMPT_FORMAT_VERSION,
-        **({"judge": asdict(judge), "min_margin": min_margin, "judge_format": JUDGE_FORMAT_VERSION} if judge else {}),
+        **({"judge": asdict(judge), "min_margin": min_margin, "judge_format": JUDGE_FORMAT} if judge else {}),
     }
 
 

@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from cai.errors import CaiError, InputError
 from cai.io.records import Keyed, Reject, split_duplicates
+from cai.judge import recorded_format
 
 KeyOf = Callable[[Any], str]
 
@@ -132,6 +133,7 @@ def prepare_resume(
 
 def _check_parameters(manifest: Mapping[str, Any], parameters: Mapping[str, Any], output: Path) -> None:
     before = dict(manifest.get("parameters", {}))
+    _check_judge_format(recorded_format(before), recorded_format(parameters), output)
     if "format" in parameters:  # cai revise --format; manifests from before --format hold TRL rows
         before.setdefault("format", "trl")
         _check_format(before["format"], parameters["format"], output)
@@ -141,6 +143,15 @@ def _check_parameters(manifest: Mapping[str, Any], parameters: Mapping[str, Any]
         raise InputError(
             f"{output} was written with other parameters ({details}). Resuming would mix two runs in one "
             "file: rerun with the same options, pass --overwrite to start over, or choose another -o"
+        )
+
+
+def _check_judge_format(before: int | None, now: int | None, output: Path) -> None:
+    """Verdicts read with two judge formats (prompt layout, reading method) must never share one file."""
+    if before is not None and now is not None and before != now:
+        raise InputError(
+            f"{output} holds verdicts of judge format {before}, and this cai reads verdicts with judge format {now}; "
+            "one file would mix verdicts read two ways. Pass --overwrite to judge every row again, or choose another -o"
         )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 
 from cai.constitution import Constitution
 from cai.engines import Message
+from cai.io.keys import pair_key
 from cai.io.score_rows import Scored
 from cai.judge.pairwise import ANSWER_PREFIX, COT_ANSWER_PREFIX, JudgeSettings, judge_messages, option_request, question
 from cai.judge.pairwise import sample_comparisons as judge_sample
@@ -70,7 +71,7 @@ def _pairs(rules: Constitution, settings: JudgeSettings, todo: Sequence[Scored],
             tasks = [(item.key, responses[0], responses[1])]
         elif item.row.kind == "rank":
             tasks = [
-                (f"{item.key}:{i}-{j}", responses[i], responses[j])
+                (pair_key(item.key, i, j), responses[i], responses[j])
                 for i in range(len(responses))
                 for j in range(i + 1, len(responses))
             ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from cai.engines.events import StageDone
 from cai.engines.flows import Flow, Parallel
+from cai.io.keys import pair_key
 from cai.io.score_rows import Scored
 from cai.judge.pairwise import PairTask, PairVerdict, PairwiseJudge
 from cai.judge.pointwise import PointTask, PointwiseScorer
@@ -76,7 +77,9 @@ class RowScorers:
         item = outcome.item
         responses = item.row.responses
         pairs = [(i, j) for i in range(len(responses)) for j in range(i + 1, len(responses))]
-        tasks = [PairTask(f"{item.key}:{i}-{j}", item.row.conversation, responses[i], responses[j]) for i, j in pairs]
+        tasks = [
+            PairTask(pair_key(item.key, i, j), item.row.conversation, responses[i], responses[j]) for i, j in pairs
+        ]
         if not all(self.judge.fits(task) for task in tasks):
             outcome.quarantine = TOO_LONG
             return

@@ -8,7 +8,6 @@ and up to --chunk-size rows are in flight, so no chunk waits for its slowest row
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -21,10 +20,12 @@ from cai.engines.args import parse_engine_args
 from cai.engines.events import StageDone
 from cai.engines.flows import drive, in_order
 from cai.errors import InputError
+from cai.io.keys import fingerprint, record_key
 from cai.io.output import JsonlWriter
-from cai.io.records import MAX_ROW_BYTES, Reject, chunks, fingerprint, truncate
-from cai.io.score_rows import Mode, Scored, ScoreRow, read_score_row
+from cai.io.records import MAX_ROW_BYTES, Reject, chunks, truncate
+from cai.io.score_rows import Mode, Scored, read_score_row
 from cai.io.sources import read_rows
+from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings, PairwiseJudge
 from cai.judge.pointwise import PointwiseScorer
 from cai.revise.run import Progress, build_engine, loaded_engine, note_resume
@@ -33,8 +34,6 @@ from cai.runs.manifest import Manifest
 from cai.runs.preflight import EngineFactory, bad_rows_problem, check_paths, resolve_engine
 from cai.runs.tally import Tally
 from cai.score.flows import Outcome, RowScorers
-
-SCORE_FORMAT_VERSION = 3  # 2: the judge reads the next token's top-k, shared text first; 3: instruction shared too
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def prepare_score(
     )
     parameters = _parameters(job, loaded, model_label)
     run_key = fingerprint(parameters)
-    items = [Scored(line, row, _key(row, run_key)) for line, row in scanned.rows]
+    items = [Scored(line, row, record_key(row.data, run_key, "wrapped")) for line, row in scanned.rows]
     plan = plan_resume(
         paths, parameters, job.overwrite, items, scanned.rejects, key_of=lambda r: r["scores"]["key"], readonly=dry_run
     )
@@ -171,14 +170,9 @@ def _parameters(job: ScoreJob, loaded: constitution.LoadedConstitution, model_la
         "rubric_max_tokens": job.rubric_max_tokens,
         "temperature": job.temperature,
         "seed": job.seed,
-        "score_format": SCORE_FORMAT_VERSION,
+        "score_format": JUDGE_FORMAT,  # score names its judge's format so since v1
         **({"mode": job.mode} if job.mode != "auto" else {}),  # absent in auto: earlier outputs still resume
     }
-
-
-def _key(row: ScoreRow, run_key: str) -> str:
-    payload = json.dumps([row.data, run_key], sort_keys=True, ensure_ascii=False)
-    return fingerprint({"row": payload})[:24]
 
 
 class _ScoreWriter:
