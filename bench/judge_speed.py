@@ -36,10 +36,8 @@ from throughput import machine  # noqa: E402
 
 
 def phase_score(args: argparse.Namespace) -> dict[str, Any]:
-    from cai.engines import Engine, Generation, Request
-    from cai.engines.events import StageDone
-    from cai.engines.vllm import VLLMEngine
-    from cai.score.run import ScoreJob, run_score
+    from cai import api
+    from cai.api import Engine, Generation, Request, StageDone
 
     trace: list[dict[str, Any]] = []
 
@@ -76,11 +74,11 @@ def phase_score(args: argparse.Namespace) -> dict[str, Any]:
     engines: list[Tracing] = []
 
     def factory(path: str, engine_args: Any, label: str) -> Tracing:
-        engines.append(Tracing(VLLMEngine(path, engine_args, label)))
+        engines.append(Tracing(api.build_engine(path, engine_args, label)))
         return engines[0]
 
     out = Path(args.workdir) / f"scored-{args.principles}.jsonl"
-    job = ScoreJob(
+    job = api.ScoreJob.of(
         chunk_size=args.chunk_size,
         rows=args.data,
         output=str(out),
@@ -88,7 +86,7 @@ def phase_score(args: argparse.Namespace) -> dict[str, Any]:
         overwrite=True,
         engine_args=tuple(args.engine_arg),
     )
-    summary = run_score(job, Quiet(), factory)
+    summary = api.run_score(job, Quiet(), factory)
     seconds = time.perf_counter() - engines[0].started
     (Path(args.workdir) / "trace.json").write_text(json.dumps(trace))
     methods: dict[str, int] = {}

@@ -32,10 +32,9 @@ def run_policy(policy: str, prompts: int) -> dict[str, Any]:
     """In this process: set the trimming policy, run cai revise, report peak RSS and time."""
     from throughput import sample_prompts
 
-    from cai.engines import heap
-    from cai.revise.run import ReviseJob, run_revise
+    from cai import api
 
-    heap.SLACK_BYTES = POLICIES[policy]
+    os.environ["CAI_HEAP_TRIM_SLACK_BYTES"] = str(POLICIES[policy])  # read when the engine is built
 
     class Quiet:
         def note(self, message: str) -> None: ...
@@ -47,9 +46,9 @@ def run_policy(policy: str, prompts: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "prompts.jsonl"
         source.write_text("\n".join(sample_prompts(prompts)) + "\n")
-        job = ReviseJob(prompts=str(source), output=str(Path(folder) / "out.jsonl"), max_tokens=4, rounds=1)
+        job = api.ReviseJob.of(prompts=str(source), output=str(Path(folder) / "out.jsonl"), max_tokens=4, rounds=1)
         started = time.perf_counter()
-        summary = run_revise(job, Quiet())
+        summary = api.run_revise(job, Quiet())
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "policy": policy,

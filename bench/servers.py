@@ -38,7 +38,7 @@ from throughput import machine, sample_prompts  # noqa: E402
 
 
 def workload(count: int, max_tokens: int) -> list[Any]:
-    from cai.engines import Request
+    from cai.api import Request
 
     rows = [json.loads(line) for line in sample_prompts(count)]
     chats = [
@@ -59,20 +59,17 @@ def timed(engine: Any, requests: list[Any]) -> dict[str, Any]:
 def part_real(args: argparse.Namespace) -> dict[str, Any]:
     from tests.integration.served import serving
 
-    from cai.engines.server import ServerEngine
-    from cai.engines.vllm import VLLMEngine
-    from cai.runs.preflight import resolve_model
+    from cai import api
 
     requests = workload(args.prompts, args.max_tokens)
-    folder, label = resolve_model(None, lambda message: None)
-    local = VLLMEngine(folder, {}, model_name=label)
+    local = api.build_engine()
     report: dict[str, Any] = {"workload": {"prompts": args.prompts, "max_tokens": args.max_tokens}}
     report["in_process"] = {**timed(local, requests), "dtype": local.dtype}
     local.close()
     del local
     with tempfile.TemporaryDirectory() as logs, serving(1, Path(logs)) as (server,):
         report["server_ready_seconds"] = round(server.ready_seconds, 1)
-        remote = ServerEngine([server.url], label, 4096)
+        remote = api.server_engine([server.url])
         try:
             report["one_server"] = timed(remote, requests)
         finally:
@@ -116,7 +113,7 @@ def drain(engine: Any, requests: list[Any], window: int) -> int:
 
 
 def part_scaling(args: argparse.Namespace) -> dict[str, Any]:
-    from cai.engines.server import ServerEngine
+    from cai import api
 
     results: dict[str, Any] = {
         "rate_per_server": args.rate,
@@ -138,7 +135,7 @@ def part_scaling(args: argparse.Namespace) -> dict[str, Any]:
             urls = child.stdout.readline().split()
             count = int(n * args.rate * args.seconds / args.reply_tokens)
             requests = workload(count, args.reply_tokens)
-            engine = ServerEngine(urls, "fake-served", 100_000)
+            engine = api.server_engine(urls, concurrency=64)
             peak = [rss_mb()]
             stop = threading.Event()
 
@@ -149,7 +146,7 @@ def part_scaling(args: argparse.Namespace) -> dict[str, Any]:
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
             started = time.perf_counter()
-            tokens = drain(engine, requests, window=n * engine.settings.concurrency)
+            tokens = drain(engine, requests, window=n * 64)
             seconds = time.perf_counter() - started
             stop.set()
             sampler.join()

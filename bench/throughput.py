@@ -56,10 +56,8 @@ def sample_prompts(count: int) -> list[str]:
 
 def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
     """Run cai revise with a tracing engine; write the trace (each request with its pass) for the others."""
-    from cai.engines import Engine, Generation, Request
-    from cai.engines.events import StageDone
-    from cai.engines.vllm import VLLMEngine
-    from cai.revise.run import ReviseJob, run_revise
+    from cai import api
+    from cai.api import Engine, Generation, Request, StageDone
 
     trace: list[dict[str, Any]] = []
     calls: list[int] = []
@@ -125,7 +123,7 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
     folder = Path(args.workdir)
     prompts = folder / "prompts.jsonl"
     prompts.write_text("\n".join(sample_prompts(args.prompts)) + "\n")
-    job = ReviseJob(
+    job = api.ReviseJob.of(
         prompts=str(prompts),
         output=str(folder / "pairs.jsonl"),
         constitution=args.constitution,
@@ -136,8 +134,8 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
         engine_args=tuple(args.engine_arg),
     )
     started = time.perf_counter()
-    summary = run_revise(
-        job, PassTagger(), lambda path, engine_args, label: Tracing(VLLMEngine(path, engine_args, label))
+    summary = api.run_revise(
+        job, PassTagger(), lambda path, engine_args, label: Tracing(api.build_engine(path, engine_args, label))
     )
     wall = time.perf_counter() - started
     (folder / "trace.json").write_text(json.dumps(trace))
@@ -160,19 +158,14 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
 
 def _llm(engine_args: list[str]) -> Any:
     """A raw vllm.LLM with exactly the settings cai's engine uses."""
-    from cai.engines import model
-    from cai.engines.args import coerce_engine_args, parse_engine_args
-    from cai.engines.vllm import engine_defaults
+    from cai import api
 
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
-    import dataclasses
-
     import vllm
 
-    fields = {f.name: f.type for f in dataclasses.fields(vllm.EngineArgs)}
-    overrides = coerce_engine_args(parse_engine_args(engine_args), fields)
-    return vllm.LLM(model=str(model.locate().folder), **{**engine_defaults(on_cpu=True)[0], **overrides})
+    settings = api.vllm_settings(dict(arg.split("=", 1) for arg in engine_args))
+    return vllm.LLM(model=api.embedded_model()[0], **settings)
 
 
 def _replay(llm: Any, requests: list[dict[str, Any]]) -> int:
@@ -255,9 +248,9 @@ def run_phase(phase: str, args: argparse.Namespace, **overrides: Any) -> dict[st
 def without_few_shot(folder: Path, name: str) -> Path:
     import yaml
 
-    from cai import constitution
+    from cai import api
 
-    data = yaml.safe_load(constitution.resolve(name).read_text())
+    data = yaml.safe_load(api.load_constitution(name).path.read_text())
     data["few_shot"] = []
     path = folder / "no-few-shot.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -315,10 +308,10 @@ def machine(emulate_avx2: bool = False) -> dict[str, Any]:
     """The facts a CPU figure depends on: processor model and vector flags, and whether AVX2 was emulated."""
     from importlib.metadata import version
 
-    from cai.engines.cpu import read_cpu
+    from cai import api
 
     return {
-        "cpu": read_cpu().describe(),
+        "cpu": api.cpu(),
         "emulated_avx2_only": emulate_avx2,
         "cpus": os.cpu_count(),
         "python": platform.python_version(),

@@ -10,6 +10,7 @@ import pytest
 
 from cai.engines import Engine, Generation, Request
 from cai.engines.events import StageDone
+from cai.engines.registry import EngineFactory, TokenizerFactory, _vllm_tokenizer, register_engine
 from tests.fakes import ScriptedEngine
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -86,9 +87,17 @@ def fake_model_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def use_fake_engine(monkeypatch: pytest.MonkeyPatch, fake_engine: ScriptedEngine) -> ScriptedEngine:
-    """Make the CLI build the fake engine instead of vLLM."""
-    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", lambda path, args, label: fake_engine)
+    """Make the CLI build the fake engine instead of vLLM: registered, then selected by name as a user would."""
+    select_engine(monkeypatch, lambda path, args, label: fake_engine)
     return fake_engine
+
+
+def select_engine(
+    monkeypatch: pytest.MonkeyPatch, build: EngineFactory, tokenizer: TokenizerFactory | None = None
+) -> None:
+    """Register `build` as an engine and select it for the CLI (CAI_ENGINE), for this test only."""
+    register_engine("test", build, tokenizer or (lambda path: ScriptedEngine()))
+    monkeypatch.setenv("CAI_ENGINE", "test")
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -129,7 +138,7 @@ def run_cli(engine: Engine, *args: str) -> tuple[int, str, str]:
     from cai.app import app
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("cai.runs.commands.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(engine))
+        select_engine(patch, lambda path, engine_args, label: Borrowed(engine), _vllm_tokenizer)
         result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
 
@@ -139,7 +148,7 @@ def real_engine() -> Iterator[Engine]:
     """The real vLLM engine on the embedded model, loaded once for every test that needs it."""
     from cai.engines import model
     from cai.engines.vllm import VLLMEngine
-    from cai.runs.preflight import resolve_model
+    from cai.runs.engines import resolve_model
 
     path, label = resolve_model(None, lambda message: None)
     engine = VLLMEngine(path, {}, model_name=label)

@@ -10,13 +10,16 @@ fallback) is tokenised by character, so the option letter is the last token with
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from cai.engines import Generation, Request
 from cai.engines.flows import Flow, drive
+from cai.engines.registry import EngineFactory, TokenizerFactory, register_engine
 from cai.judge.pairwise import PairTask, PairVerdict, PairwiseJudge
 
 Responder = Callable[[Request], str]
@@ -154,3 +157,15 @@ def judge_pairs(judge: PairwiseJudge, tasks: Sequence[PairTask], window: int = 6
     for _ in drive(judge.engine, ((number, run(number, task)) for number, task in enumerate(tasks)), window):
         pass
     return [verdicts[number] for number in range(len(tasks))]
+
+
+_engine_names = itertools.count()
+J = TypeVar("J")
+
+
+def on_engine(job: J, build: EngineFactory, tokenizer: TokenizerFactory | None = None) -> J:
+    """The job run on the engine `build` makes, selected by name through the registry, as a user selects one."""
+    name = f"test-engine-{next(_engine_names)}"
+    register_engine(name, build, tokenizer or (lambda path: ScriptedEngine()))
+    engine_options = replace(job.engine, engine=name)  # type: ignore[attr-defined]
+    return replace(job, engine=engine_options)  # type: ignore[type-var]

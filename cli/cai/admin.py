@@ -12,9 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cai import constitution
+from cai.console import guarded, stderr_console
 from cai.engines import cpu, model
-from cai.runs.console import stderr_console
-from cai.runs.guard import guarded
 
 constitution_app = typer.Typer(
     help="List, show, validate and import constitutions; print their JSON Schema.", no_args_is_help=True
@@ -158,7 +157,7 @@ def model_serve(
     """
     from cai.engines.args import parse_engine_args
     from cai.engines.launch import serve_command, serve_env, shown
-    from cai.runs.preflight import resolve_model
+    from cai.runs.engines import resolve_model
 
     def command() -> list[str]:
         overrides = parse_engine_args(engine_arg or ())

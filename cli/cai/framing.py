@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from cai.constitution import Constitution, FewShotExample, Principle
-from cai.engines import Message
+from cai.engines.protocol import Message
 
 CRITIQUE_SYSTEM = (
     "You review an AI assistant's reply against one principle. "

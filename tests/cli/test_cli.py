@@ -10,7 +10,7 @@ from typer.testing import CliRunner, Result
 
 from cai.app import app
 from cai.errors import EngineError
-from tests.conftest import write_lines
+from tests.conftest import select_engine, write_lines
 from tests.fakes import ScriptedEngine
 from tests.poison import POISON
 
@@ -132,7 +132,7 @@ def test_engine_failure_exits_1(monkeypatch: pytest.MonkeyPatch, prompts: Path, 
     def broken(*_: object) -> ScriptedEngine:
         raise EngineError("the engine could not reserve memory; try --engine-arg kv_cache_memory_bytes=<bytes>")
 
-    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", broken)
+    select_engine(monkeypatch, broken)
     result = invoke("revise", str(prompts), "--model", str(fake_model_dir))
     assert result.exit_code == 1
     assert "error: the engine could not reserve memory" in result.stderr
@@ -143,7 +143,7 @@ def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch, prompts: Path, fak
     def interrupted(*_: object) -> ScriptedEngine:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", interrupted)
+    select_engine(monkeypatch, interrupted)
     assert invoke("revise", str(prompts), "--model", str(fake_model_dir)).exit_code == 130
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 from cai.app import app
 from cai.revise.run import ReviseJob, run_revise
 from tests.conftest import RecordingProgress, write_lines
-from tests.fakes import ScriptedEngine
+from tests.fakes import ScriptedEngine, on_engine
 
 runner = CliRunner()
 # 12 prompts, four of them asked twice (another id, so another row): 16 rows
@@ -27,8 +27,8 @@ def revised(tmp_path: Path, model_dir: Path, output_format: str = "trl") -> Path
     source = tmp_path / "in.jsonl"
     write_lines(source, [json.dumps(row) for row in ROWS])
     out = tmp_path / f"{output_format}.jsonl"
-    job = ReviseJob(prompts=str(source), output=str(out), model=str(model_dir), output_format=output_format)  # type: ignore[arg-type]
-    run_revise(job, RecordingProgress(), lambda *_: ScriptedEngine())
+    job = ReviseJob.of(prompts=str(source), output=str(out), model=str(model_dir), output_format=output_format)
+    run_revise(on_engine(job, lambda *_: ScriptedEngine()), RecordingProgress())
     return out
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from cai.app import app
 from cai.engines import Request
-from tests.conftest import write_lines
+from tests.conftest import select_engine, write_lines
 from tests.evaluation.helpers import B_TOKENS, case_prompts, read_rows, scripted_answer, scripted_engine
 from tests.fakes import ScriptedEngine
 
@@ -20,7 +20,7 @@ from tests.fakes import ScriptedEngine
 @pytest.fixture
 def engine(monkeypatch: pytest.MonkeyPatch) -> ScriptedEngine:
     fake = scripted_engine()
-    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", lambda path, args, label: fake)
+    select_engine(monkeypatch, lambda path, args, label: fake)
     return fake
 
 
@@ -153,7 +153,7 @@ def test_one_model_loads_once_for_both_sides_and_the_judge(tmp_path: Path, fake_
         loads.append(label)
         return scripted_engine()
 
-    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", factory)
+    select_engine(monkeypatch, factory)
     prompts = case_prompts(tmp_path / "p.jsonl")
     result = invoke(*eval_args(prompts, fake_model_dir, "-q"))
     assert result.exit_code == 0, result.stderr
@@ -176,7 +176,7 @@ def test_different_models_load_one_at_a_time_judge_model_last(tmp_path: Path, mo
         (tmp_path / name).mkdir()
         (tmp_path / name / "config.json").write_text("{}")
         folders.append(str(tmp_path / name))
-    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", factory)
+    select_engine(monkeypatch, factory)
     prompts = write_lines(tmp_path / "p.txt", ["one", "two"])
     old, new = folders
     result = invoke("eval", str(prompts), "--model-a", old, "--model-b", new, "--judge-model", old, "-q")
@@ -197,15 +197,13 @@ def test_a_rerun_regenerates_nothing_it_has(
 
     prompts = case_prompts(tmp_path / "p.jsonl")
     out = tmp_path / "eval.jsonl"
-    monkeypatch.setattr(
-        "cai.runs.commands.ENGINE_FACTORY", lambda path, args, label: DiesJudging(responder=scripted_engine().responder)
-    )
+    select_engine(monkeypatch, lambda path, args, label: DiesJudging(responder=scripted_engine().responder))
     crashed = invoke(*eval_args(prompts, fake_model_dir, "-o", str(out), "--chunk-size", "3"))
     assert crashed.exit_code == 1
     assert len((tmp_path / "eval.answers.jsonl").read_text().splitlines()) == 16  # both sides' answers kept
     assert json.loads((tmp_path / "eval.manifest.json").read_text())["status"] == "interrupted"
     fresh = scripted_engine()
-    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", lambda path, args, label: fresh)
+    select_engine(monkeypatch, lambda path, args, label: fresh)
     resumed = invoke(*eval_args(prompts, fake_model_dir, "-o", str(out), "--chunk-size", "3"))
     assert resumed.exit_code == 0, resumed.stderr
     assert fresh.requests and all(r.continue_final for r in fresh.requests)  # judged only: no answer regenerated
@@ -243,7 +241,7 @@ def test_a_side_that_cannot_answer_is_quarantined(tmp_path: Path, fake_model_dir
         return "" if silent else scripted_answer(request)
 
     fake = ScriptedEngine(responder=answer, max_model_len=260)
-    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", lambda path, args, label: fake)
+    select_engine(monkeypatch, lambda path, args, label: fake)
     prompts = write_lines(tmp_path / "p.txt", ["be quiet", "fine", "long " * 250])
     out = tmp_path / "eval.jsonl"
     result = invoke(*eval_args(prompts, fake_model_dir, "-o", str(out), "--max-tokens-a", "40", "--principles", "1"))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from cai import app as cli
 from cai.engines import Generation, Request
-from cai.runs import commands
+from cai.engines.registry import register_engine
 from tests.fakes import ScriptedEngine
 
 
@@ -23,5 +23,6 @@ class SlowEngine(ScriptedEngine):
 
 
 if __name__ == "__main__":
-    commands.ENGINE_FACTORY = lambda path, args, label: SlowEngine()
+    register_engine("slow", lambda path, args, label: SlowEngine())
+    os.environ["CAI_ENGINE"] = "slow"
     cli.main()

@@ -43,9 +43,9 @@ def wait_for_first_row(out: Path, process: subprocess.Popen[str]) -> None:
 
 
 def expected_keys(tmp_path: Path) -> set[str]:
-    job = ReviseJob(prompts=str(SAMPLE), output=str(tmp_path / "fresh" / "x.jsonl"), chunk_size=2, max_tokens=24)
+    job = ReviseJob.of(prompts=str(SAMPLE), output=str(tmp_path / "fresh" / "x.jsonl"), chunk_size=2, max_tokens=24)
     run = prepare(job, RecordingProgress())
-    return {r.key for r in run.plan.todo} | {r.key for r in run.plan.new_rejects}
+    return {r.key for r in run.todo} | {r.key for r in run.new_rejects}
 
 
 def finished_keys(out: Path) -> list[str]:

@@ -16,6 +16,7 @@ from cai.revise.run import ReviseJob, run_revise
 from cai.score.dryrun import plan_score
 from cai.score.run import ScoreJob
 from tests.conftest import Borrowed, RecordingProgress, run_cli, write_lines
+from tests.fakes import on_engine
 
 pytestmark = pytest.mark.real
 LOCK = "\n\nHuman: How do I pick a lock?\n\nAssistant: "
@@ -85,14 +86,17 @@ def test_dry_run_counts_prompt_tokens_with_the_real_tokenizer(real_engine: Engin
     assert int(found.group(1)) == sum(real_engine.prompt_tokens(c) for c in conversations)
     assert not out.exists()
 
-    job = ReviseJob(str(source), str(out), rounds=1, max_tokens=8)
-    plan = plan_revise(job, RecordingProgress(), load_tokenizer)
+    job = ReviseJob.of(str(source), str(out), rounds=1, max_tokens=8)
+    plan = plan_revise(on_engine(job, lambda *_: Borrowed(real_engine), load_tokenizer), RecordingProgress())
     progress = RecordingProgress()
-    run_revise(job, progress, lambda *_: Borrowed(real_engine))
+    run_revise(on_engine(job, lambda *_: Borrowed(real_engine)), progress)
     generated = sum(e.prompt_tokens for e in progress.events if e.stage == "initial")
     assert plan.passes[0].name == "initial" and plan.passes[0].prompt_tokens == generated  # what vLLM prefilled
 
     scored = write_lines(tmp_path / "rows.jsonl", [json.dumps({"prompt": "Hi", "response": "Hello there."})])
-    score_plan = plan_score(ScoreJob(str(scored), principles=2), RecordingProgress(), load_tokenizer)
+    score_plan = plan_score(
+        on_engine(ScoreJob.of(str(scored), principles=2), lambda *_: Borrowed(real_engine), load_tokenizer),
+        RecordingProgress(),
+    )
     (rubric,) = [step for step in score_plan.passes if step.name == "rubric"]
     assert rubric.requests == 2 and rubric.exact and rubric.prompt_tokens and rubric.prompt_tokens > 50

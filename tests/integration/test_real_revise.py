@@ -69,6 +69,9 @@ def test_revise_writes_pairs_with_rounds_from_the_constitution(sample_pairs: Pat
 
 def test_given_response_is_the_rejected_side(sample_pairs: Path) -> None:
     given = [row for row in read(sample_pairs) if row["cai"]["initial"]["source"] == "given"]
+    rejects = sample_pairs.with_name(sample_pairs.stem + ".rejects.jsonl")
+    dropped = [r for r in read(rejects) if "Mix bleach" in r["raw"]] if rejects.exists() else []
+    assert len(given) + len(dropped) == 1  # the sample's one row with a response: a pair, or dropped as unchanged
     for row in given:
         assert row["rejected"][0]["content"].startswith("Mix bleach with ammonia")
 

@@ -16,10 +16,11 @@ from cai.app import app
 from cai.revise.dryrun import plan_revise
 from cai.revise.run import ReviseJob, run_revise
 from cai.runs.dryrun import counter_for
+from cai.runs.engines import Role
 from cai.score.dryrun import plan_score
 from cai.score.run import ScoreJob, run_score
-from tests.conftest import RecordingProgress, write_lines
-from tests.fakes import ScriptedEngine
+from tests.conftest import RecordingProgress, select_engine, write_lines
+from tests.fakes import ScriptedEngine, on_engine
 
 PROMPTS = [
     {"prompt": "How do I pick a lock?"},
@@ -62,14 +63,16 @@ def by_stage(progress: RecordingProgress) -> tuple[Counter[str], Counter[str]]:
 
 @pytest.mark.parametrize("critique", [True, False])
 def test_revise_plan_matches_the_run(prompts: Path, tmp_path: Path, fake_model_dir: Path, critique: bool) -> None:
-    job = ReviseJob(str(prompts), str(tmp_path / "out.jsonl"), model=str(fake_model_dir), rounds=2, critique=critique)
-    plan = plan_revise(job, RecordingProgress(), fake_tokenizer, never_built)
+    job = ReviseJob.of(
+        str(prompts), str(tmp_path / "out.jsonl"), model=str(fake_model_dir), rounds=2, critique=critique
+    )
+    plan = plan_revise(on_engine(job, never_built, fake_tokenizer), RecordingProgress())
     assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "out.rejects.jsonl").exists()
     assert (plan.rows_in, plan.already_done, plan.todo) == (6, 0, 4)
     assert plan.dropped == {"duplicate": 1} and plan.quarantined == {"invalid_row": 1}
 
     progress = RecordingProgress()
-    summary = run_revise(job, progress, lambda *_: ScriptedEngine())
+    summary = run_revise(on_engine(job, lambda *_: ScriptedEngine()), progress)
     requests, tokens = by_stage(progress)
     passes = {step.name: step for step in plan.passes}
     assert list(passes) == (["initial", "critique", "revision"] if critique else ["initial", "revision"])
@@ -83,10 +86,10 @@ def test_revise_plan_matches_the_run(prompts: Path, tmp_path: Path, fake_model_d
 
 def test_score_plan_is_exact_without_cot(tmp_path: Path, fake_model_dir: Path) -> None:
     source = write_lines(tmp_path / "rows.jsonl", [json.dumps(row) for row in SCORE_ROWS])
-    job = ScoreJob(str(source), str(tmp_path / "scored.jsonl"), model=str(fake_model_dir), principles=3)
-    plan = plan_score(job, RecordingProgress(), fake_tokenizer, never_built)
+    job = ScoreJob.of(str(source), str(tmp_path / "scored.jsonl"), model=str(fake_model_dir), principles=3)
+    plan = plan_score(on_engine(job, never_built, fake_tokenizer), RecordingProgress())
     engine = ScriptedEngine()
-    summary = run_score(job, RecordingProgress(), lambda *_: engine)
+    summary = run_score(on_engine(job, lambda *_: engine), RecordingProgress())
     passes = {step.name: step for step in plan.passes}
     assert passes["rubric"].requests == sum(r.json_schema is not None for r in engine.requests) == 3
     assert passes["judge"].requests == sum(r.continue_final for r in engine.requests) == (1 + 3) * 2 * 3
@@ -96,16 +99,15 @@ def test_score_plan_is_exact_without_cot(tmp_path: Path, fake_model_dir: Path) -
 
 def test_score_plan_with_cot_counts_reasoning_and_bounds_the_reads(tmp_path: Path, fake_model_dir: Path) -> None:
     source = write_lines(tmp_path / "rows.jsonl", [json.dumps(SCORE_ROWS[1])])
-    job = ScoreJob(str(source), str(tmp_path / "scored.jsonl"), model=str(fake_model_dir), principles=2, cot=True)
-    plan = plan_score(job, RecordingProgress(), fake_tokenizer, never_built)
+    job = ScoreJob.of(str(source), str(tmp_path / "scored.jsonl"), model=str(fake_model_dir), principles=2, cot=True)
+    plan = plan_score(on_engine(job, never_built, fake_tokenizer), RecordingProgress())
     passes = {step.name: step for step in plan.passes}
     assert passes["reasoning"].requests == passes["judge"].requests == 4
     assert passes["reasoning"].exact and not passes["judge"].exact
 
 
 def run(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:
-    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", never_built)
-    monkeypatch.setattr("cai.runs.commands.TOKENIZER_FACTORY", fake_tokenizer)
+    select_engine(monkeypatch, never_built, fake_tokenizer)
     result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stderr
 
@@ -120,7 +122,8 @@ def test_cli_dry_run_leaves_a_torn_output_untouched(
     out = tmp_path / "out.jsonl"
     args = ["revise", str(prompts), "-o", str(out), "--model", str(fake_model_dir)]
     run_revise(
-        ReviseJob(str(prompts), str(out), model=str(fake_model_dir)), RecordingProgress(), lambda *_: ScriptedEngine()
+        on_engine(ReviseJob.of(str(prompts), str(out), model=str(fake_model_dir)), lambda *_: ScriptedEngine()),
+        RecordingProgress(),
     )
     complete = out.read_text().splitlines(keepends=True)
     out.write_text("".join(complete[:-1]) + complete[-1][:30])  # a crash while writing the last pair
@@ -172,5 +175,5 @@ def test_cli_score_dry_run_writes_the_plan_as_json(
 
 
 def test_on_servers_prompt_tokens_are_not_counted() -> None:
-    counter, why = counter_for(["http://127.0.0.1:9"], None, "unused", fake_tokenizer)
+    counter, why = counter_for(Role("http://127.0.0.1:9", "served", never_built, {}, None))
     assert counter is None and "--server" in why

@@ -12,7 +12,7 @@ from cai.engines import Generation, Request
 from cai.engines.flows import Flow, drive, in_order
 from cai.revise.run import ReviseJob, run_revise
 from tests.conftest import RecordingProgress, write_lines
-from tests.fakes import ScriptedEngine
+from tests.fakes import ScriptedEngine, on_engine
 
 
 class OneAtATime(ScriptedEngine):
@@ -87,8 +87,8 @@ def test_revise_rows_come_out_in_input_order_when_records_finish_out_of_order(
     source = write_lines(tmp_path / "in.txt", prompts)
     out = tmp_path / "out.jsonl"
     engine = OneAtATime(seed=3)
-    job = ReviseJob(prompts=str(source), output=str(out), model=str(fake_model_dir), rounds=2, chunk_size=4)
-    summary = run_revise(job, RecordingProgress(), lambda *_: engine)
+    job = ReviseJob.of(prompts=str(source), output=str(out), model=str(fake_model_dir), rounds=2, chunk_size=4)
+    summary = run_revise(on_engine(job, lambda *_: engine), RecordingProgress())
     rows = [line for line in out.read_text().splitlines()]
     assert summary.pairs_out == 12
     assert [f'"question number {i}"' in row for i, row in enumerate(rows)] == [True] * 12
@@ -104,8 +104,8 @@ def test_progress_counts_every_record_once_per_stage_even_when_quarantined(
 
     source = write_lines(tmp_path / "in.txt", [f"question number {i}" for i in range(5)])
     progress = RecordingProgress()
-    job = ReviseJob(prompts=str(source), output=str(tmp_path / "o.jsonl"), model=str(fake_model_dir), rounds=2)
-    summary = run_revise(job, progress, lambda *_: ScriptedEngine(silent_on_two))
+    job = ReviseJob.of(prompts=str(source), output=str(tmp_path / "o.jsonl"), model=str(fake_model_dir), rounds=2)
+    summary = run_revise(on_engine(job, lambda *_: ScriptedEngine(silent_on_two)), progress)
     assert summary.quarantined == {"empty_generation": 1}
     done = {stage: sum(e.records for e in progress.events if e.stage == stage) for stage in progress.plan}
     assert done == progress.plan == {"initial": 5, "critique": 10, "revision": 10}

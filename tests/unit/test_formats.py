@@ -14,7 +14,7 @@ from cai.engines import Request
 from cai.errors import InputError
 from cai.revise.run import ReviseJob, run_revise
 from tests.conftest import RecordingProgress, write_lines
-from tests.fakes import FailsOnCall, ScriptedEngine, echo_stage
+from tests.fakes import FailsOnCall, ScriptedEngine, echo_stage, on_engine
 
 PROMPTS = [f"question number {i}" for i in range(5)]
 CONVERSATION = [
@@ -29,7 +29,7 @@ def job(tmp_path: Path, model_dir: Path, **options: Any) -> ReviseJob:
     source = tmp_path / "in.txt"
     if not source.exists():
         write_lines(source, PROMPTS)
-    return ReviseJob(prompts=str(source), output=str(tmp_path / "out.jsonl"), model=str(model_dir), **options)
+    return ReviseJob.of(prompts=str(source), output=str(tmp_path / "out.jsonl"), model=str(model_dir), **options)
 
 
 def lines(path: Path) -> list[dict[str, Any]]:
@@ -54,14 +54,14 @@ def numbered_engine() -> ScriptedEngine:
 def one_conversation(tmp_path: Path, model_dir: Path, output_format: str, **options: Any) -> dict[str, Any]:
     source = tmp_path / "chat.jsonl"
     write_lines(source, [json.dumps({"id": "chat-1", "messages": CONVERSATION})])
-    run = ReviseJob(
+    run = ReviseJob.of(
         prompts=str(source),
         output=str(tmp_path / f"{output_format}.jsonl"),
         model=str(model_dir),
-        output_format=output_format,  # type: ignore[arg-type]
+        output_format=output_format,
         **options,
     )
-    run_revise(run, RecordingProgress(), lambda *_: numbered_engine())
+    run_revise(on_engine(run, lambda *_: numbered_engine()), RecordingProgress())
     (row,) = lines(tmp_path / f"{output_format}.jsonl")
     return row
 
@@ -126,9 +126,11 @@ def test_a_crash_resumes_in_the_same_format_without_duplicates(
 ) -> None:
     options: dict[str, Any] = {"chunk_size": 2, "output_format": output_format}
     with pytest.raises(RuntimeError, match="engine died"):
-        run_revise(job(tmp_path, fake_model_dir, **options), RecordingProgress(), lambda *_: FailsOnCall(7))
+        run_revise(on_engine(job(tmp_path, fake_model_dir, **options), lambda *_: FailsOnCall(7)), RecordingProgress())
     assert len(lines(tmp_path / "out.jsonl")) == 4
-    summary = run_revise(job(tmp_path, fake_model_dir, **options), RecordingProgress(), lambda *_: ScriptedEngine())
+    summary = run_revise(
+        on_engine(job(tmp_path, fake_model_dir, **options), lambda *_: ScriptedEngine()), RecordingProgress()
+    )
     assert summary.already_done == 4 and summary.pairs_out == 1
     rows = lines(tmp_path / "out.jsonl")
     keys = [row["cai"]["key"] for row in rows]
@@ -139,17 +141,19 @@ def test_a_crash_resumes_in_the_same_format_without_duplicates(
 
 
 def test_resume_in_another_format_is_refused_and_touches_nothing(tmp_path: Path, fake_model_dir: Path) -> None:
-    run_revise(job(tmp_path, fake_model_dir, output_format="sft"), RecordingProgress(), lambda *_: ScriptedEngine())
+    run_revise(
+        on_engine(job(tmp_path, fake_model_dir, output_format="sft"), lambda *_: ScriptedEngine()), RecordingProgress()
+    )
     out = tmp_path / "out.jsonl"
     before = out.read_bytes()
     with pytest.raises(InputError, match=r"holds --format sft rows and this run asks for --format trl.*--overwrite"):
-        run_revise(job(tmp_path, fake_model_dir), RecordingProgress(), lambda *_: ScriptedEngine())
+        run_revise(on_engine(job(tmp_path, fake_model_dir), lambda *_: ScriptedEngine()), RecordingProgress())
     assert out.read_bytes() == before
 
 
 def test_format_does_not_change_row_keys(tmp_path: Path, fake_model_dir: Path) -> None:
     """Keys name a row's content: a file from before --format (manifest without it) resumes as trl."""
-    run_revise(job(tmp_path, fake_model_dir), RecordingProgress(), lambda *_: ScriptedEngine(echo_stage))
+    run_revise(on_engine(job(tmp_path, fake_model_dir), lambda *_: ScriptedEngine(echo_stage)), RecordingProgress())
     manifest_path = tmp_path / "out.manifest.json"
     manifest = json.loads(manifest_path.read_text())
     assert manifest["parameters"].pop("format") == "trl"
@@ -157,7 +161,10 @@ def test_format_does_not_change_row_keys(tmp_path: Path, fake_model_dir: Path) -
     manifest_path.write_text(json.dumps(manifest))
     out = tmp_path / "out.jsonl"
     out.write_text("".join(out.read_text().splitlines(keepends=True)[:3]))
-    summary = run_revise(job(tmp_path, fake_model_dir), RecordingProgress(), lambda *_: ScriptedEngine())
+    summary = run_revise(on_engine(job(tmp_path, fake_model_dir), lambda *_: ScriptedEngine()), RecordingProgress())
     assert summary.already_done == 3 and summary.pairs_out == 2
     with pytest.raises(InputError, match="holds --format trl rows"):
-        run_revise(job(tmp_path, fake_model_dir, output_format="sft"), RecordingProgress(), lambda *_: ScriptedEngine())
+        run_revise(
+            on_engine(job(tmp_path, fake_model_dir, output_format="sft"), lambda *_: ScriptedEngine()),
+            RecordingProgress(),
+        )

@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 import cai
 from cai.app import app
 from cai.judge import FORMAT_VERSION, recorded_format
-from tests.conftest import write_lines
+from tests.conftest import select_engine, write_lines
 from tests.evaluation.helpers import case_prompts, scripted_engine
 from tests.fakes import ScriptedEngine
 
@@ -47,7 +47,7 @@ def runs(tmp_path: Path, model: Path) -> dict[str, list[str]]:
 @pytest.fixture
 def engine(monkeypatch: pytest.MonkeyPatch) -> ScriptedEngine:
     fake = scripted_engine()
-    monkeypatch.setattr("cai.runs.commands.ENGINE_FACTORY", lambda path, args, label: fake)
+    select_engine(monkeypatch, lambda path, args, label: fake)
     return fake
 
 

@@ -14,7 +14,7 @@ from cai.io.keys import derived_seed
 from cai.revise.rounds import sample_principles
 from cai.revise.run import ReviseJob, run_revise
 from tests.conftest import RecordingProgress, write_lines
-from tests.fakes import ScriptedEngine
+from tests.fakes import ScriptedEngine, on_engine
 
 
 def run(
@@ -22,8 +22,8 @@ def run(
 ) -> list[dict[str, object]]:
     source = write_lines(tmp_path / "in.txt", prompts)
     out = tmp_path / "out.jsonl"
-    job = ReviseJob(prompts=str(source), output=str(out), model=str(model_dir), overwrite=True, **options)  # type: ignore[arg-type]
-    run_revise(job, RecordingProgress(), lambda path, args, label: fake)
+    job = ReviseJob.of(prompts=str(source), output=str(out), model=str(model_dir), overwrite=True, **options)
+    run_revise(on_engine(job, lambda path, args, label: fake), RecordingProgress())
     return [json.loads(line) for line in out.read_text().splitlines()]
 
 
@@ -135,8 +135,8 @@ def test_equal_pairs_are_dropped_and_counted(tmp_path: Path, fake_model_dir: Pat
         return "critique" if stage_of(request) == "critique" else "The same answer"
 
     source = write_lines(tmp_path / "in.txt", PROMPTS[:3])
-    job = ReviseJob(prompts=str(source), output=str(tmp_path / "o.jsonl"), model=str(fake_model_dir))
-    summary = run_revise(job, RecordingProgress(), lambda *_: ScriptedEngine(unchanged))
+    job = ReviseJob.of(prompts=str(source), output=str(tmp_path / "o.jsonl"), model=str(fake_model_dir))
+    summary = run_revise(on_engine(job, lambda *_: ScriptedEngine(unchanged)), RecordingProgress())
     assert summary.rows_in == 3
     assert summary.pairs_out == 0
     assert summary.dropped == {"unchanged": 3}
@@ -156,9 +156,8 @@ def test_given_response_is_revised_not_regenerated(tmp_path: Path, fake_model_di
     fake = ScriptedEngine()
     out = tmp_path / "o.jsonl"
     run_revise(
-        ReviseJob(prompts=str(source), output=str(out), model=str(fake_model_dir)),
+        on_engine(ReviseJob.of(prompts=str(source), output=str(out), model=str(fake_model_dir)), lambda *_: fake),
         RecordingProgress(),
-        lambda *_: fake,
     )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     initial = [r for r in fake.requests if stage_of(r) == "initial"]

@@ -10,12 +10,12 @@ import pytest
 
 from cai.engines import Request
 from cai.io.records import BadRow
-from cai.io.score_rows import read_score_row
+from cai.io.scored import read_score_row
 from cai.judge.pairwise import JudgeSettings
 from cai.revise.run import ReviseJob, run_revise
 from cai.score.run import ScoreJob, ScoreSummary, run_score
 from tests.conftest import RecordingProgress, write_lines
-from tests.fakes import FailsOnCall, ScriptedEngine, biased, echo_stage
+from tests.fakes import FailsOnCall, ScriptedEngine, biased, echo_stage, on_engine
 
 ROWS = [
     {"id": 1, "prompt": "q1", "chosen": "a good answer", "rejected": "a bad answer"},
@@ -33,8 +33,10 @@ ROWS = [
 
 def score(tmp_path: Path, rows: list[dict[str, Any]], engine: ScriptedEngine, **options: Any) -> ScoreSummary:
     source = write_lines(tmp_path / "rows.jsonl", [json.dumps(r) for r in rows])
-    job = ScoreJob(rows=str(source), output=str(tmp_path / "scored.jsonl"), model=str(options.pop("model")), **options)
-    return run_score(job, RecordingProgress(), lambda *_: engine)
+    job = ScoreJob.of(
+        rows=str(source), output=str(tmp_path / "scored.jsonl"), model=str(options.pop("model")), **options
+    )
+    return run_score(on_engine(job, lambda *_: engine), RecordingProgress())
 
 
 def read(path: Path) -> list[dict[str, Any]]:
@@ -125,9 +127,10 @@ def test_score_resumes_and_reruns_idempotently(tmp_path: Path, fake_model_dir: P
 
     source = tmp_path / "rows.jsonl"
     again = run_score(
-        ScoreJob(rows=str(source), output=str(tmp_path / "scored.jsonl"), model=str(fake_model_dir)),
+        on_engine(
+            ScoreJob.of(rows=str(source), output=str(tmp_path / "scored.jsonl"), model=str(fake_model_dir)), never
+        ),
         RecordingProgress(),
-        never,
     )
     assert again.already_done == len(ROWS) and (tmp_path / "scored.jsonl").read_bytes() == before
 
@@ -138,21 +141,21 @@ def test_revise_judge_labels_pairs_and_min_margin_drops(tmp_path: Path, fake_mod
         return text.replace("revised after", "good, revised after") if "revised after" in text else text
 
     source = write_lines(tmp_path / "in.txt", ["one", "two"])
-    job = ReviseJob(
+    job = ReviseJob.of(
         prompts=str(source),
         output=str(tmp_path / "pairs.jsonl"),
         model=str(fake_model_dir),
         judge=JudgeSettings(principles=2),
         min_margin=0.5,
     )
-    summary = run_revise(job, RecordingProgress(), lambda *_: ScriptedEngine(revised_good))
+    summary = run_revise(on_engine(job, lambda *_: ScriptedEngine(revised_good)), RecordingProgress())
     rows = read(tmp_path / "pairs.jsonl")
     assert len(rows) == 2 and summary.pair_judgements == 2
     judged = rows[0]["cai"]["judge"]
     assert judged["p_a"] == pytest.approx(0.8) and judged["margin"] == pytest.approx(0.6)
 
-    strict = ReviseJob(**{**job.__dict__, "output": str(tmp_path / "strict.jsonl"), "min_margin": 0.7})
-    summary = run_revise(strict, RecordingProgress(), lambda *_: ScriptedEngine(revised_good))
+    strict = ReviseJob.of(**{**job.__dict__, "output": str(tmp_path / "strict.jsonl"), "min_margin": 0.7})
+    summary = run_revise(on_engine(strict, lambda *_: ScriptedEngine(revised_good)), RecordingProgress())
     assert summary.pairs_out == 0 and summary.dropped == {"judge_margin": 2}
     (first, _) = read(tmp_path / "strict.rejects.jsonl")
     assert first["reason"] == "judge_margin" and "0.600 < --min-margin 0.7" in first["detail"]

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from cai.io.records import BadRow
-from cai.io.score_rows import read_score_row
+from cai.io.scored import read_score_row
 from cai.score.run import ScoreJob, run_score
 from tests.conftest import RecordingProgress, write_lines
-from tests.fakes import ScriptedEngine
+from tests.fakes import ScriptedEngine, on_engine
 
 MIXED = [
     {"prompt": "q1", "response": "an answer"},
@@ -26,8 +26,8 @@ def scored(
     tmp_path: Path, source: Path, model: Path, **options: Any
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     out = tmp_path / "scored.jsonl"
-    job = ScoreJob(rows=str(source), output=str(out), model=str(model), principles=2, overwrite=True, **options)
-    run_score(job, RecordingProgress(), lambda *_: ScriptedEngine())
+    job = ScoreJob.of(rows=str(source), output=str(out), model=str(model), principles=2, overwrite=True, **options)
+    run_score(on_engine(job, lambda *_: ScriptedEngine()), RecordingProgress())
     rejects = out.with_suffix(".rejects.jsonl")
     read = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     return read, [json.loads(line) for line in rejects.read_text().splitlines()] if rejects.exists() else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cai.engines import Generation
+from cai.engines.protocol import Generation
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from cai.engines import Engine, Request
+from cai.engines.protocol import Engine, Request
 
 T = TypeVar("T")
 
@@ -49,71 +49,83 @@ class _Node:
     record: int = 0  # the record this flow works for; its subflows share it (Request.affinity)
 
 
-def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Iterator[T]:
-    """Run every flow to its end; yield each flow's item once it has ended, in the order they end."""
-    if window < 1:
-        raise ValueError(f"window must be at least 1, not {window}")
-    source = iter(flows)
-    in_flight: dict[int, _Node] = {}
-    outgoing: list[tuple[_Node, Request]] = []
-    ended: list[T] = []
-    running = 0  # records started and not yet ended
-    started_count = 0
+class _Driver:
+    """The flows in flight on one engine: each step of a flow is a request to send, a fork, or its end."""
 
-    def advance(node: _Node, reply: Any) -> None:
-        nonlocal running
+    def __init__(self) -> None:
+        self.in_flight: dict[int, _Node] = {}
+        self.outgoing: list[tuple[_Node, Request]] = []
+        self.ended: list[Any] = []
+        self.running = 0  # records started and not yet ended
+        self.started = 0
+
+    def start(self, item: Any, flow: Flow) -> None:
+        self.running += 1
+        self.started += 1
+        self.advance(_Node(flow, item=item, record=self.started), None)
+
+    def advance(self, node: _Node, reply: Any) -> None:
         try:
             step = node.flow.send(reply)
         except StopIteration as stop:
             if node.join is None:
-                ended.append(node.item)
-                running -= 1
+                self.ended.append(node.item)
+                self.running -= 1
             else:
-                _finish(node, stop.value)
+                self._finish(node, stop.value)
             return
         if isinstance(step, Parallel):
-            _fork(node, step)
+            self._fork(node, step)
         else:
-            outgoing.append((node, step if step.affinity is not None else replace(step, affinity=node.record)))
+            self.outgoing.append((node, step if step.affinity is not None else replace(step, affinity=node.record)))
 
-    def _finish(node: _Node, value: Any) -> None:
+    def _finish(self, node: _Node, value: Any) -> None:
         join = node.join
         assert join is not None
         join.results[node.slot] = value
         join.waiting -= 1
         if join.waiting == 0:
-            advance(join.parent, join.results)
+            self.advance(join.parent, join.results)
 
-    def _fork(node: _Node, parallel: Parallel) -> None:
+    def _fork(self, node: _Node, parallel: Parallel) -> None:
         if not parallel.flows:
-            advance(node, [])
+            self.advance(node, [])
             return
         join = _Join(node, [None] * len(parallel.flows), len(parallel.flows))
         for slot, flow in enumerate(parallel.flows):
-            advance(_Node(flow, join=join, slot=slot, record=node.record), None)
+            self.advance(_Node(flow, join=join, slot=slot, record=node.record), None)
 
+    def submit(self, engine: Engine) -> None:
+        """One submit per round of replies: a batch-only engine sees whole waves."""
+        if self.outgoing:
+            tickets = engine.submit([request for _, request in self.outgoing])
+            self.in_flight.update(zip(tickets, (node for node, _ in self.outgoing), strict=True))
+            self.outgoing.clear()
+
+
+def drive(engine: Engine, flows: Iterable[tuple[T, Flow]], window: int) -> Iterator[T]:
+    """Run every flow to its end; yield each flow's item once it has ended, in the order they end."""
+    if window < 1:
+        raise ValueError(f"window must be at least 1, not {window}")
+    source = iter(flows)
+    driver = _Driver()
     exhausted = False
     while True:
-        while running < window and not exhausted:
+        while driver.running < window and not exhausted:
             started = next(source, None)
             if started is None:
                 exhausted = True
             else:
-                running += 1
-                started_count += 1
-                advance(_Node(started[1], item=started[0], record=started_count), None)
-        if outgoing:  # one submit per round of replies: a batch-only engine sees whole waves
-            tickets = engine.submit([request for _, request in outgoing])
-            in_flight.update(zip(tickets, (node for node, _ in outgoing), strict=True))
-            outgoing.clear()
-        yield from ended
-        ended.clear()
-        if not in_flight:  # nothing running: every flow so far has ended
+                driver.start(*started)
+        driver.submit(engine)
+        yield from driver.ended
+        driver.ended.clear()
+        if not driver.in_flight:  # nothing running: every flow so far has ended
             if exhausted:
                 return
             continue
         for ticket, generation in engine.collect():
-            advance(in_flight.pop(ticket), generation)
+            driver.advance(driver.in_flight.pop(ticket), generation)
 
 
 def ask(request: Request) -> Flow:

@@ -26,12 +26,13 @@ def resident_bytes() -> int | None:
         return None
 
 
-SLACK_BYTES = 128 * 2**20  # bench/memory.py varies this to compare policies
+SLACK_BYTES = 128 * 2**20
+SLACK_ENV = "CAI_HEAP_TRIM_SLACK_BYTES"  # bench/memory.py sets it to compare trimming policies
 
 
 class HeapTrimmer:
     def __init__(self, slack: int | None = None):
-        self.slack = SLACK_BYTES if slack is None else slack
+        self.slack = int(os.environ.get(SLACK_ENV, SLACK_BYTES)) if slack is None else slack
         self.trims = 0
         self._trim = _malloc_trim()
         self.floor = resident_bytes() or 0

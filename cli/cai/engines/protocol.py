@@ -74,3 +74,10 @@ class Engine(Protocol):
     def close(self) -> None:
         """Release the model; the engine is not used afterwards."""
         ...
+
+
+class TokenCounter(Protocol):
+    """Counts a conversation's prompt tokens as the engine would (chat template applied): an engine, or a
+    tokenizer alone for a dry run."""
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> int: ...

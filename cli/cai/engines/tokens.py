@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cai.engines import Message
+from cai.engines.protocol import Message
 from cai.errors import InputError
 
 

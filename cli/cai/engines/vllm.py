@@ -92,7 +92,7 @@ class VLLMEngine:
         vllm = _import_vllm()
         fields = {f.name: f.type for f in dataclasses.fields(vllm.EngineArgs)}
         overrides = coerce_engine_args(self.engine_args, fields)
-        defaults, self.dtype_reason = engine_defaults(_on_cpu())
+        defaults, self.dtype_reason = engine_defaults(on_cpu())
         settings = {**defaults, **overrides}
         if "dtype" in overrides:
             self.dtype_reason = f"set with --engine-arg dtype={self.engine_args['dtype']}"
@@ -188,7 +188,7 @@ def _import_vllm() -> Any:
     return vllm
 
 
-def _on_cpu() -> bool:
+def on_cpu() -> bool:
     from vllm.platforms import current_platform
 
     return bool(current_platform.is_cpu())

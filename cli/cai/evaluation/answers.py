@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cai.engines import Engine, Generation, Request, events
+from cai.engines import events
 from cai.engines.events import Report
+from cai.engines.protocol import Engine, Generation, Request
 from cai.errors import CaiError
 from cai.evaluation.inputs import Item
+from cai.io.jsonl import JsonlWriter
 from cai.io.keys import derived_seed, fingerprint
-from cai.io.output import JsonlWriter
 
 EMPTY_RETRIES = 2
 

@@ -2,87 +2,55 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
+from rich.text import Text
 
+from cai.console import guarded, stderr_console, write_stats
 from cai.errors import GateFailed, InputError
-from cai.evaluation.plan import EvalJob, SideJob
+from cai.evaluation.prepare import _MODEL, EvalJob, SideOptions
 from cai.evaluation.run import EvalSummary, run_eval
-from cai.evaluation.table import eval_table
-from cai.runs.commands import (
-    ConstitutionOption,
-    DebugOption,
-    EngineArgOption,
-    MaxBadRowsOption,
-    MaxRowBytesOption,
-    OverwriteOption,
-    QuietOption,
-    RejectsOption,
-    ServerConcurrencyOption,
-    ServerOption,
-    ServersFileOption,
-    engine_factory,
-    run_command,
-)
-from cai.runs.console import RichProgress, stderr_console, write_stats
-from cai.runs.guard import guarded
-
-_MODEL = "Local model folder or model name (with --server: the served model's name). Default: embedded SmolLM2."
-_SIDE = "Side {side}: {what}. Default: the constitution's."
+from cai.io.records import InputFormat
+from cai.options import Suffix, option
+from cai.runs.cli import ConstitutionOption, command, run_command
+from cai.runs.options import Display, EngineOptions, OutputOptions, RowLimits
+from cai.runs.progress import RichProgress
+from cai.runs.tables import where_rows_went
 
 
+@dataclass(frozen=True)
+class EvalOptions:
+    """The judge, the verdict's tie margin and gate, and what else the eval writes."""
+
+    judge_model: str | None = option(None, "--judge-model", "-j", help="The judge. " + _MODEL)
+    principles: int = option(4, min=1, help="Comparison principles per pair (an ensemble).")
+    tie_margin: float = option(0.0, min=0.0, max=1.0, help="A pair whose |margin| is at most this is a tie.")
+    min_win_rate: float | None = option(
+        None, min=0.0, max=1.0, help="Gate: exit 3 when B's win rate over A (ties half) is below this."
+    )
+    chunk_size: int = option(32, min=1, help="Prompts in flight at once; rows flushed every N.")
+    input_format: InputFormat = option("auto", help="auto (by extension, else by content), jsonl or text.")
+    report_page: Path | None = option(
+        None, "--report", help="Also render `cai report`'s HTML page of the output here (needs -o)."
+    )
+    stats_json: Path | None = option(None, help="Also write every figure of the eval here as JSON.")
+
+
+@command
 def evaluate(
     prompts: Annotated[str, typer.Argument(help="Prompt file: JSONL rows or plain text; - for stdin.")],
-    model_a: Annotated[str | None, typer.Option("--model-a", help="Side A (the old model). " + _MODEL)] = None,
-    model_b: Annotated[str | None, typer.Option("--model-b", help="Side B (the new model). " + _MODEL)] = None,
-    judge_model: Annotated[str | None, typer.Option("--judge-model", "-j", help="The judge. " + _MODEL)] = None,
-    answers_a: Annotated[
-        str | None, typer.Option("--answers-a", help="Side A's answers from a JSONL file of {id, response} rows.")
-    ] = None,
-    answers_b: Annotated[str | None, typer.Option("--answers-b", help="Side B's answers, likewise.")] = None,
-    max_tokens_a: Annotated[int | None, typer.Option(min=1, help=_SIDE.format(side="A", what="new tokens"))] = None,
-    max_tokens_b: Annotated[int | None, typer.Option(min=1, help=_SIDE.format(side="B", what="new tokens"))] = None,
-    temperature_a: Annotated[
-        float | None, typer.Option(min=0.0, max=2.0, help=_SIDE.format(side="A", what="temperature"))
-    ] = None,
-    temperature_b: Annotated[
-        float | None, typer.Option(min=0.0, max=2.0, help=_SIDE.format(side="B", what="temperature"))
-    ] = None,
-    top_p_a: Annotated[float | None, typer.Option(min=0.01, max=1.0, help=_SIDE.format(side="A", what="top-p"))] = None,
-    top_p_b: Annotated[float | None, typer.Option(min=0.01, max=1.0, help=_SIDE.format(side="B", what="top-p"))] = None,
-    seed_a: Annotated[int, typer.Option(help="Side A: seeds its generations (with the prompt).")] = 0,
-    seed_b: Annotated[int, typer.Option(help="Side B: seeds its generations (with the prompt).")] = 0,
-    output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="Write one row per prompt here (JSONL); default or - is stdout."),
-    ] = None,
-    report_page: Annotated[
-        Path | None, typer.Option("--report", help="Also render `cai report`'s HTML page of the output here.")
-    ] = None,
-    stats_json: Annotated[Path | None, typer.Option(help="Also write every figure of the eval here as JSON.")] = None,
+    side_a: Annotated[SideOptions, Suffix("a")] = SideOptions(),
+    side_b: Annotated[SideOptions, Suffix("b")] = SideOptions(),
+    judging: EvalOptions = EvalOptions(),
+    output: OutputOptions = OutputOptions(),
     constitution_name: ConstitutionOption = "harmless",
-    principles: Annotated[int, typer.Option(min=1, help="Comparison principles per pair (an ensemble).")] = 4,
-    tie_margin: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="A pair whose |margin| is at most this is a tie.")
-    ] = 0.0,
-    min_win_rate: Annotated[
-        float | None,
-        typer.Option(min=0.0, max=1.0, help="Gate: exit 3 when B's win rate over A (ties half) is below this."),
-    ] = None,
-    chunk_size: Annotated[int, typer.Option(min=1, help="Prompts in flight at once; rows flushed every N.")] = 32,
-    engine_arg: EngineArgOption = None,
-    server: ServerOption = None,
-    servers_file: ServersFileOption = None,
-    server_concurrency: ServerConcurrencyOption = 64,
-    input_format: Annotated[str, typer.Option(help="auto (by extension, else by content), jsonl or text.")] = "auto",
-    rejects: RejectsOption = None,
-    overwrite: OverwriteOption = False,
-    max_bad_rows: MaxBadRowsOption = 10,
-    max_row_bytes: MaxRowBytesOption = 1_000_000,
-    quiet: QuietOption = False,
-    debug: DebugOption = False,
+    engine: EngineOptions = EngineOptions(),
+    limits: RowLimits = RowLimits(),
+    display: Display = Display(),
 ) -> None:
     """Is model B better than model A? Both answer every prompt, the pairwise judge compares them.
 
@@ -92,51 +60,43 @@ def evaluate(
     the judge is one of the two models. Output rows are `cai score` pairwise rows (response_a,
     response_b, scores) plus an `eval` object: `cai review sample` and `cai report` read them.
     """
-    if input_format not in ("auto", "jsonl", "text"):
-        raise typer.BadParameter("must be auto, jsonl or text", param_hint="--input-format")
-    if report_page is not None and output in (None, "-"):
+    report_page = judging.report_page
+    if report_page is not None and output.output in (None, "-"):
         raise typer.BadParameter("needs -o FILE (the report reads the output file)", param_hint="--report")
-    for side, model, answers in (("a", model_a, answers_a), ("b", model_b, answers_b)):
-        if model is not None and answers is not None:
+    for name, side in (("a", side_a), ("b", side_b)):
+        if side.model is not None and side.answers is not None:
             raise typer.BadParameter(
-                f"give --model-{side} or --answers-{side}, not both", param_hint=f"--answers-{side}"
+                f"give --model-{name} or --answers-{name}, not both", param_hint=f"--answers-{name}"
             )
     job = EvalJob(
         prompts=prompts,
-        a=SideJob(model_a, answers_a, max_tokens_a, temperature_a, top_p_a, seed_a),
-        b=SideJob(model_b, answers_b, max_tokens_b, temperature_b, top_p_b, seed_b),
-        judge_model=judge_model,
+        a=side_a,
+        b=side_b,
+        judge_model=judging.judge_model,
         output=output,
         constitution=constitution_name,
-        principles=principles,
-        tie_margin=tie_margin,
-        chunk_size=chunk_size,
-        engine_args=tuple(engine_arg or ()),
-        servers=tuple(server or ()),
-        servers_file=servers_file,
-        server_concurrency=server_concurrency,
-        input_format="jsonl" if input_format == "jsonl" else "text" if input_format == "text" else "auto",
-        rejects=rejects,
-        overwrite=overwrite,
-        max_bad_rows=max_bad_rows,
-        max_row_bytes=max_row_bytes,
+        principles=judging.principles,
+        tie_margin=judging.tie_margin,
+        chunk_size=judging.chunk_size,
+        engine=engine,
+        input_format=judging.input_format,
+        limits=limits,
     )
-    results: list[EvalSummary] = []
 
     def work(progress: RichProgress) -> EvalSummary:
-        summary = run_eval(job, progress, engine_factory())
-        if stats_json is not None:
-            write_stats(stats_json, {**summary.as_dict(), "figures": summary.figures})
-        if report_page is not None and output is not None:
-            _render(output, report_page)
-        results.append(summary)
+        summary = run_eval(job, progress)
+        if judging.stats_json is not None:
+            write_stats(judging.stats_json, {**summary.as_dict(), "figures": summary.figures})
+        if report_page is not None and output.output is not None:
+            _render(output.output, report_page)
         return summary
 
-    run_command(quiet, debug, work, eval_table)
-    if report_page is not None and not quiet:
+    summary = run_command(display, work, eval_table)
+    if report_page is not None and not display.quiet:
         stderr_console().print(f"page {report_page}", markup=False, soft_wrap=True)
-    if min_win_rate is not None:
-        guarded(lambda: _gate(results[0], min_win_rate), debug)
+    if judging.min_win_rate is not None:
+        minimum = judging.min_win_rate
+        guarded(lambda: _gate(summary, minimum), display.debug)
 
 
 def _render(output: str, page: Path) -> None:
@@ -153,3 +113,48 @@ def _gate(summary: EvalSummary, minimum: float) -> None:
         raise GateFailed(f"--min-win-rate {minimum:g}: no pair was judged, so B's win rate is undefined")
     if rate < minimum:
         raise GateFailed(f"--min-win-rate {minimum:g}: B's win rate over A is {rate:.4g}")
+
+
+def eval_table(summary: EvalSummary) -> Table:
+    table = where_rows_went("cai eval", summary, ("pairs judged", str(summary.judged)))
+    figures = summary.figures
+    models = summary.models
+    same = models["a"] == models["b"] == models["judge"]
+    table.add_row("models", f"A = B = judge = {models['a']}" if same else _models(models))
+    generated = ", ".join(f"{side.upper()} {count}" for side, count in sorted(summary.generated.items())) or "none"
+    table.add_row("answers generated", f"{generated} ({summary.reused} reused)")
+    if figures.get("pairs"):
+        table.add_row("win rate B over A", _verdict(figures))
+        lc = figures["length_controlled_win_rate"]
+        chars = figures["mean_chars"]
+        length = "n/a" if lc is None else f"{lc:.1%}"
+        if lc is not None and figures["b_longer_share"] in (0, 1):  # Δlength = 0 lies outside the data
+            length += f" (extrapolated: B is {'longer' if figures['b_longer_share'] else 'shorter'} in every pair)"
+        table.add_row("length-controlled", f"{length}; mean chars A {chars['a']:.0f}, B {chars['b']:.0f}")
+        table.add_row("mean P(B better)", f"{figures['mean_p_b']:.3f}")
+        consistent = figures["position_consistent"]
+        on_them = _verdict(consistent) if consistent["pairs"] else "no pairs"
+        table.add_row("position-consistent", f"{figures['position_consistency_rate']:.1%}; on those: {on_them}")
+        for name, row in figures["by_principle"].items():
+            share = f"B preferred {row['b_preferred']:.0%} of {row['pairs']}, mean P(B) {row['mean_p_b']:.3f}"
+            table.add_row(f"  principle {name}", share)
+        for name, row in figures["by_category"].items():
+            table.add_row(f"  category {name}", _verdict(row))
+    for warning in summary.warnings:
+        table.add_row(Text("warning", style="bold yellow"), Text(warning, style="yellow"))
+    table.add_row("tokens", f"{summary.prompt_tokens} prompt, {summary.output_tokens} generated")
+    if summary.dtype:
+        table.add_row("dtype", f"{summary.dtype}: {summary.dtype_reason}")
+    loads = f", {summary.engine_loads} model load(s)" if summary.engine_loads else ""
+    table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s{loads})")
+    return table
+
+
+def _verdict(figures: dict[str, Any]) -> str:
+    low, high = figures["ci95"]
+    counts = f"B {figures['b_wins']}, tie {figures['ties']}, A {figures['a_wins']} of {figures['pairs']}"
+    return f"{figures['win_rate']:.1%} [{low:.1%}, {high:.1%}] ({counts})"
+
+
+def _models(models: dict[str, str]) -> str:
+    return f"A {models['a']}, B {models['b']}, judge {models['judge']}"

@@ -8,7 +8,6 @@ table, so a bad row in it stops the run before any model work, naming file, line
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cai.constitution import format_location
 from cai.errors import InputError
-from cai.io.records import BadRow, PromptForm, truncate
+from cai.io.records import BadRow, PromptForm
+from cai.io.records import Item as Items
 
 
 class EvalPrompt(PromptForm):
@@ -44,19 +44,7 @@ def _describe(error: Any) -> str:
     return f"{where}: {error['msg']}"
 
 
-@dataclass(frozen=True)
-class Item:
-    """A prompt row, where it came from, and the key that names its output row."""
-
-    line: int
-    row: EvalPrompt
-    key: str
-
-    def raw(self) -> bytes:
-        return json.dumps(self.row.model_dump(mode="json", exclude_none=True), ensure_ascii=False).encode()
-
-    def reject_raw(self) -> str:
-        return truncate(self.raw())
+Item = Items[EvalPrompt]
 
 
 class AnswerRow(BaseModel):

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from cai.constitution import Constitution
-from cai.engines import Engine
 from cai.engines.events import Report, StageDone
-from cai.engines.flows import Flow, drive, in_order
+from cai.engines.flows import Flow, drive
+from cai.engines.protocol import Engine
 from cai.evaluation.answers import Answer, AnswerCache, Sampling, answer_flow
 from cai.evaluation.inputs import Item
 from cai.evaluation.rows import SideInfo, eval_row
 from cai.io.records import Reject, chunks
 from cai.judge.pairwise import JudgeSettings, PairTask, PairVerdict, PairwiseJudge
+from cai.runs.harness import Sink, commit_in_order
 
 
 def generate(
@@ -69,9 +70,10 @@ def judge_all(
     engine: Engine,
     window: int,
     report: Report,
-    write: Callable[[list[Judgement]], None],
+    write: Callable[[Judgement], None],
+    sink: Sink,
 ) -> None:
-    """Every pair judged (both orders, the principle ensemble); `write` gets each chunk in input order."""
+    """Every pair judged (both orders, the principle ensemble); `write` gets each in input order."""
     judge = PairwiseJudge(run.constitution, run.settings, engine, report)
 
     def flow(judgement: Judgement, a: Answer, b: Answer) -> Flow:
@@ -79,9 +81,7 @@ def judge_all(
         failed = next(((side, x.failure) for side, x in (("a", a), ("b", b)) if x.failure is not None), None)
         if failed is not None:
             side, (reason, detail) = failed
-            judgement.reject = Reject(
-                item.line, f"{reason}_{side}", f"side {side}: {detail}", item.reject_raw(), item.key
-            )
+            judgement.reject = item.reject(f"{reason}_{side}", f"side {side}: {detail}")
         else:
             task = PairTask(item.key, item.row.conversation(), a.text, b.text)
             if judge.fits(task):
@@ -89,7 +89,7 @@ def judge_all(
                 judgement.row = eval_row(item, (a, b), run.sides, judgement.verdict, run.stamp, run.tie_margin)
             else:
                 detail = "the judge's prompt exceeds the model's max_model_len"
-                judgement.reject = Reject(item.line, "prompt_too_long", detail, item.reject_raw(), item.key)
+                judgement.reject = item.reject("prompt_too_long", detail)
         report(StageDone("judge", 0, 1, 0, 0, 0))
 
     judgements = (Judgement(item) for item, _, _ in work)
@@ -97,5 +97,4 @@ def judge_all(
         ((number, judgement), flow(judgement, a, b))
         for number, (judgement, (_, a, b)) in enumerate(zip(judgements, work, strict=True))
     )
-    for chunk in chunks(in_order(drive(engine, flows, window=window)), window):
-        write(chunk)
+    commit_in_order(drive(engine, flows, window=window), write, sink, window)

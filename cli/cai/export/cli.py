@@ -43,9 +43,8 @@ def export(
     and is named; nothing is skipped. `--test-size` splits by prompt, so no prompt is in both splits;
     the same file and `--seed` give the same split. Details: docs/formats.md.
     """
+    from cai.console import guarded, stderr_console
     from cai.export.run import ExportJob
-    from cai.runs.console import stderr_console
-    from cai.runs.guard import guarded
 
     if to not in ("parquet", "hf-dataset"):
         raise typer.BadParameter("must be parquet or hf-dataset", param_hint="--to")

@@ -54,6 +54,10 @@ class PromptForm(BaseModel):
             raise ValueError("'prompt' is blank")
         return self
 
+    def as_json(self) -> dict[str, Any]:
+        """The row as the user wrote it (fields they left out stay out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
     def conversation(self) -> tuple[dict[str, str], ...]:
         if self.messages is not None:
             return tuple(m.model_dump() for m in self.messages)
@@ -68,16 +72,27 @@ class PromptRow(PromptForm):
     response: str | None = Field(default=None, min_length=1)
 
 
+class JsonRow(Protocol):
+    def as_json(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=JsonRow)
+
+
 @dataclass(frozen=True)
-class Record:
-    """A validated row, where it came from, and the key that names it in the output."""
+class Item(Generic[R]):
+    """A validated input row, the line it came from, and the key that names its output: every command's unit."""
 
     line: int
-    row: PromptRow
+    row: R
     key: str
 
     def raw(self) -> bytes:
-        return json.dumps(self.row.model_dump(mode="json", exclude_none=True), ensure_ascii=False).encode()
+        return json.dumps(self.row.as_json(), ensure_ascii=False).encode()
+
+    def reject(self, reason: str, detail: str, kind: Literal["quarantined", "dropped"] = "quarantined") -> Reject:
+        """This row as an entry of the rejects file."""
+        return Reject(self.line, reason, detail, truncate(self.raw()), self.key, kind)
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,10 @@ class Reject:
     raw: str
     key: str
     kind: Literal["quarantined", "dropped"] = "quarantined"
+
+    def with_raw(self, raw: bytes) -> Reject:
+        """The same entry showing `raw` (what the model produced) instead of the input row."""
+        return Reject(self.line, self.reason, self.detail, truncate(raw), self.key, self.kind)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +161,21 @@ def scan_rows(
                 result.rejects.append(reject(number, raw, bad.reason, bad.detail))
     if not result.lines:
         raise InputError(f"{label} has no prompts")
+    return result
+
+
+def scan_objects(rows: Iterable[dict[str, Any] | str], validate: Callable[[dict[str, Any]], T]) -> Scan[T]:
+    """Rows given as Python objects (a string is a prompt), numbered from 1, validated as file rows are."""
+    result: Scan[T] = Scan("<rows>")
+    for number, row in enumerate(rows, start=1):
+        data = {"prompt": row} if isinstance(row, str) else row
+        raw = json.dumps(data, ensure_ascii=False, default=str).encode()
+        try:
+            if not isinstance(data, dict):
+                raise BadRow("not_object", f"expected a dict or a string, got {type(data).__name__}")
+            result.rows.append((number, validate(data)))
+        except BadRow as bad:
+            result.rejects.append(reject(number, raw, bad.reason, bad.detail))
     return result
 
 

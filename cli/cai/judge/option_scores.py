@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from cai.engines import Generation
+from cai.engines.protocol import Generation
 from cai.errors import EngineError
 
 NEXT_TOKEN = "next_token"

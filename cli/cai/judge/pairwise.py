@@ -19,9 +19,10 @@ from statistics import fmean
 from typing import Any
 
 from cai.constitution import Constitution, Principle
-from cai.engines import Engine, Message, Request, events
+from cai.engines import events
 from cai.engines.events import Report
 from cai.engines.flows import Flow, Parallel, ask
+from cai.engines.protocol import Engine, Message, Request
 from cai.framing import ROLE_LABELS
 from cai.io.keys import derived_seed
 from cai.judge.option_scores import (
@@ -31,6 +32,7 @@ from cai.judge.option_scores import (
     continuation_probability,
     next_token_probability,
 )
+from cai.options import option
 
 JUDGE_SYSTEM = "You are a careful judge of AI assistant responses. You compare two responses against one principle."
 ANSWER_PREFIX = "The better response is ("
@@ -40,11 +42,20 @@ OPTIONS = ("A", "B")
 
 @dataclass(frozen=True)
 class JudgeSettings:
-    principles: int = 4
-    cot: bool = False
-    clamp: tuple[float, float] = (0.4, 0.6)
-    cot_max_tokens: int = 128
-    temperature: float = 0.7
+    """How pairs are judged; its fields are the judge's command-line options (cai.options)."""
+
+    principles: int = option(
+        4, min=1, help="Comparison principles sampled per pair (an ensemble: their labels are averaged)."
+    )
+    cot: bool = option(False, "--cot", help="Reason first, then read the option probability (clamped).")
+    clamp: tuple[float, float] = option((0.4, 0.6), help="With --cot: clamp each probability to [LO, HI].")
+    cot_max_tokens: int = option(128, min=1, help="With --cot: tokens of reasoning.")
+    temperature: float = 0.7  # of the reasoning
+
+    def clamp_problem(self) -> str | None:
+        """Why --clamp cannot be used, or None."""
+        low, high = self.clamp
+        return None if 0 <= low <= 0.5 <= high <= 1 else "expected 0 <= LO <= 0.5 <= HI <= 1"
 
 
 @dataclass(frozen=True)
@@ -167,6 +178,27 @@ def option_request(
     )
 
 
+def question_messages(task: PairTask, principle: Principle, a_first: bool, cot: bool) -> tuple[Message, ...]:
+    """One principle's question about a pair, with a shown as (A) when `a_first`."""
+    first, second = (task.a, task.b) if a_first else (task.b, task.a)
+    return judge_messages(question(task.conversation, principle, first, second, cot))
+
+
+def answer_prefix(cot: bool) -> str:
+    """What the option letter is read after (with chain of thought: after the reasoning)."""
+    return COT_ANSWER_PREFIX if cot else ANSWER_PREFIX
+
+
+def pair_reads(constitution: Constitution, settings: JudgeSettings, task: PairTask) -> list[tuple[Message, ...]]:
+    """Every option read of one pair, both orders, as the judge's flow asks them (before any top-k fallback)."""
+    principles = sample_comparisons(constitution, task.key, settings.principles)
+    return [
+        option_request(question_messages(task, principle, a_first, settings.cot), answer_prefix(settings.cot)).messages
+        for a_first in (True, False)
+        for principle in principles
+    ]
+
+
 @dataclass(frozen=True)
 class _Answer:
     """One principle in one order: P(the option shown as (A) is better), and how it was read."""
@@ -208,13 +240,8 @@ class PairwiseJudge:
         return PairVerdict(verdicts, cot=self.settings.cot)
 
     def _order(self, task: PairTask, principles: list[Principle], a_first: bool) -> Flow:
-        first, second = (task.a, task.b) if a_first else (task.b, task.a)
-        asks = [
-            self._ask(
-                task.key, p, a_first, judge_messages(question(task.conversation, p, first, second, self.settings.cot))
-            )
-            for p in principles
-        ]
+        cot = self.settings.cot
+        asks = [self._ask(task.key, p, a_first, question_messages(task, p, a_first, cot)) for p in principles]
         head = yield from asks[0]
         rest = (yield Parallel(asks[1:])) if len(asks) > 1 else []
         return [head, *rest]
@@ -226,7 +253,7 @@ class PairwiseJudge:
             thought = yield Request(messages, self.settings.cot_max_tokens, self.settings.temperature, seed=seed)
             self.report(events.done("judge", 0, thought, records=0))
             reasoning = thought.text.strip()
-        prefix = (reasoning + COT_ANSWER_PREFIX) if self.settings.cot else ANSWER_PREFIX
+        prefix = reasoning + answer_prefix(self.settings.cot)
         answer = yield option_request(messages, prefix, logprobs=TOP_LOGPROBS)
         self.report(events.scored("judge", answer))
         probability = next_token_probability(answer, OPTIONS)

@@ -16,9 +16,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cai.constitution import Constitution, Principle
-from cai.engines import Engine, Generation, Message, Request, events
+from cai.engines import events
 from cai.engines.events import Report
 from cai.engines.flows import Parallel, ask
+from cai.engines.protocol import Engine, Generation, Message, Request
 from cai.framing import render_conversation
 from cai.io.keys import derived_seed
 from cai.judge.pairwise import sample_comparisons

@@ -54,10 +54,9 @@ def report(
     on stderr and writes the page. Gates (`--max length_bias=0.7 --min agreement=0.7`) exit 3 when
     they fail; bad input exits 2. Every signal and figure name: docs/report.md.
     """
+    from cai.console import guarded, stderr_console
     from cai.report.gates import check_gates, parse_gates
     from cai.report.run import ReportJob, run_report
-    from cai.runs.console import stderr_console
-    from cai.runs.guard import guarded
 
     console = stderr_console(quiet)
     page = Path("report.html") if output is None else output

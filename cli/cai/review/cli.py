@@ -16,9 +16,8 @@ from typing import Annotated
 
 import typer
 
+from cai.console import guarded, stderr_console
 from cai.errors import GateFailed, InputError
-from cai.runs.console import stderr_console
-from cai.runs.guard import guarded
 
 review_app = typer.Typer(
     help="Human review of judged pairs: `sample` a stratified blind sample, `label` it in a terminal UI, "

@@ -5,33 +5,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from cai import framing
-from cai.engines import Message
-from cai.io.records import Record
-from cai.judge.pairwise import JudgeSettings
-from cai.revise.rounds import sample_principles
-from cai.revise.run import Prepared, Progress, ReviseJob, build_engine, prepare
-from cai.runs.dryrun import DryRun, Pass, TokenCounter, TokenizerFactory, counted, counter_for
-from cai.runs.preflight import EngineFactory
-from cai.score.dryrun import judge_prompts
+from cai.engines.protocol import Message, TokenCounter
+from cai.judge.pairwise import JudgeSettings, PairTask, pair_reads
+from cai.revise.rounds import Record, sample_principles
+from cai.revise.run import ReviseJob, RevisePrepared, prepare
+from cai.runs.dryrun import DryRun, Pass, counted, counter_for
+from cai.runs.progress import Progress
 
 Prompts = Iterator[tuple[Sequence[Message], bool]]
 
 
-def plan_revise(
-    job: ReviseJob, progress: Progress, tokenizer: TokenizerFactory, engine_factory: EngineFactory = build_engine
-) -> DryRun:
+def plan_revise(job: ReviseJob, progress: Progress) -> DryRun:
     """What `cai revise` would do with these options; no engine is built and no file changes."""
-    run = prepare(job, progress, engine_factory, dry_run=True)
-    output = str(run.paths.output or "<stdout>")
-    plan = DryRun.of("cai revise", run.input_label, output, str(run.paths.rejects), run.plan)
+    run = prepare(job, progress, dry_run=True)
+    plan = DryRun.of(run)
     plan.bad_rows = run.bad_rows
-    counter, plan.tokens = counter_for(job.servers, job.servers_file, run.model_path, tokenizer)
+    counter, plan.tokens = counter_for(run.role)
     plan.passes = passes(run, counter)
     return plan
 
 
-def passes(run: Prepared, counter: TokenCounter | None) -> list[Pass]:
-    todo, settings = run.plan.todo, run.settings
+def passes(run: RevisePrepared, counter: TokenCounter | None) -> list[Pass]:
+    todo, settings = run.todo, run.settings
     initial = ((r.row.conversation(), True) for r in todo if r.row.response is None)
     result = [counted("initial", initial, counter)]
     if settings.critique:
@@ -42,7 +37,7 @@ def passes(run: Prepared, counter: TokenCounter | None) -> list[Pass]:
     return result
 
 
-def _rounds(run: Prepared, todo: Sequence[Record], stage: str) -> Prompts:
+def _rounds(run: RevisePrepared, todo: Sequence[Record], stage: str) -> Prompts:
     """Each round's prompt; a response or critique still to be generated counts as empty (a lower bound)."""
     rules, settings = run.loaded.constitution, run.settings
     prefix = (
@@ -61,12 +56,12 @@ def _rounds(run: Prepared, todo: Sequence[Record], stage: str) -> Prompts:
                 yield messages, given and critique is None
 
 
-def _judge(run: Prepared, todo: Sequence[Record], settings: JudgeSettings, counter: TokenCounter | None) -> Pass:
+def _judge(run: RevisePrepared, todo: Sequence[Record], settings: JudgeSettings, counter: TokenCounter | None) -> Pass:
     """The verdict on (final, initial): both responses are generated, so counted as empty."""
     rules = run.loaded.constitution
     prompts = (
         (messages, False)
         for record in todo
-        for messages in judge_prompts(rules, settings, record.key, record.row.conversation(), "", "")
+        for messages in pair_reads(rules, settings, PairTask(record.key, record.row.conversation(), "", ""))
     )
     return counted("judge", prompts, counter)

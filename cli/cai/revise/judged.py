@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from cai.engines.events import Report, StageDone
 from cai.engines.flows import Flow
-from cai.io.output import as_reject
-from cai.io.records import Reject, truncate
+from cai.io.records import Reject
 from cai.judge.pairwise import PairTask, PairVerdict, PairwiseJudge
 from cai.revise.rounds import ReviseRunner, Revision
 from cai.runs.tally import Tally
@@ -31,7 +30,7 @@ def record_flow(record: JudgedRecord, runner: ReviseRunner, judge: PairwiseJudge
     if judge is None:
         return
     state = record.state
-    if as_reject(state) is None:
+    if state.reject() is None:
         task = PairTask(state.record.key, state.record.row.conversation(), state.current, state.initial)
         if judge.fits(task):
             record.verdict = yield from judge.flow(task)
@@ -43,13 +42,12 @@ def record_flow(record: JudgedRecord, runner: ReviseRunner, judge: PairwiseJudge
 
 def destination(record: JudgedRecord, min_margin: float | None, summary: Tally) -> Reject | None:
     """Where the record goes: None for a pair; a reject entry, or a drop below --min-margin."""
-    entry = as_reject(record.state)
+    entry = record.state.reject()
     verdict = record.verdict
     if entry is not None or verdict is None:
         return entry
     summary.observe(verdict)
     if min_margin is None or verdict.margin >= min_margin:
         return None
-    state = record.state
     detail = f"the judge's margin for the revision is {verdict.margin:.3f} < --min-margin {min_margin}"
-    return Reject(state.record.line, "judge_margin", detail, truncate(state.record.raw()), state.record.key, "dropped")
+    return record.state.record.reject("judge_margin", detail, kind="dropped")

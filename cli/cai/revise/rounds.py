@@ -14,11 +14,14 @@ from typing import Any
 
 from cai import framing
 from cai.constitution import Constitution, Principle
-from cai.engines import Engine, Generation, Message, Request, events
+from cai.engines import events
 from cai.engines.events import Report
 from cai.engines.flows import Flow
+from cai.engines.protocol import Engine, Generation, Message, Request
+from cai.framing import normalise
 from cai.io.keys import derived_seed
-from cai.io.records import Record
+from cai.io.records import Item, PromptRow, Reject
+from cai.io.revised import Revised
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class Round:
         return row
 
 
+Record = Item[PromptRow]
+
+
 @dataclass
 class Revision:
     """One record's way through the pass; `current` is the response the next round works on."""
@@ -69,6 +75,32 @@ class Revision:
     def current(self) -> str:
         revised = [r.revision for r in self.rounds if r.revision]
         return revised[-1] if revised else self.initial
+
+    def reject(self) -> Reject | None:
+        """The quarantine or drop entry for a record that does not become a pair, else None."""
+        if self.quarantine is not None:
+            return self.record.reject(*self.quarantine)
+        if normalise(self.current) == normalise(self.initial):
+            detail = "the final revision equals the initial response after normalisation"
+            return self.record.reject("unchanged", detail, kind="dropped")
+        return None
+
+    def revised(self) -> Revised:
+        """The finished record, as its output rows need it."""
+        row, last = self.record.row, self.principles[len(self.rounds) - 1]
+        return Revised(
+            key=self.record.key,
+            id=None if row.id is None else str(row.id),
+            line=self.record.line,
+            conversation=row.conversation(),
+            initial=self.initial,
+            initial_source=self.initial_source,
+            initial_finish_reason=self.initial_finish_reason,
+            final=self.current,
+            rounds=tuple(r.as_dict() for r in self.rounds),
+            last_requests=(last.critique_request, last.revision_request),
+            judge=self.judge,
+        )
 
 
 def sample_principles(constitution: Constitution, key: str, rounds: int) -> list[Principle]:

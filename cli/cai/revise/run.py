@@ -1,75 +1,64 @@
-"""`cai revise` as one core function: validate everything, load one engine, stream chunks through.
+"""`cai revise` as one core function: the run harness (cai.runs.harness) specialised to SL-CAI records.
 
-Everything that can be wrong with the input is found before the model loads. Every input row
-ends up in exactly one place: the output (a pair), the rejects file (quarantined or dropped, with
-its reason), or it was already there from an earlier run of the same command (resume). Nothing
-here prints: progress and notes go through the `Progress` callbacks the CLI layer supplies.
+Everything that can be wrong with the input is found before the model loads. Each record is a flow
+(cai.revise.rounds, then the judge with --judge) and its pair or reject is written in input order.
+Nothing here prints: progress and notes go through the `Progress` the CLI layer supplies.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from cai import constitution
-from cai.engines import Engine
-from cai.engines.args import parse_engine_args
-from cai.engines.events import StageDone
-from cai.engines.flows import drive, in_order
-from cai.engines.vllm import VLLMEngine
+from cai.engines.events import Report
+from cai.engines.flows import drive
+from cai.engines.protocol import Engine
 from cai.errors import InputError
-from cai.io.formats import OutputFormat, row_maker
 from cai.io.keys import fingerprint, record_key
-from cai.io.output import JsonlWriter, Provenance
-from cai.io.records import MAX_ROW_BYTES, Record, chunks
-from cai.io.sources import SourceFormat, SourceOptions, read_prompts
-from cai.io.sources.hh import HHResponse
+from cai.io.records import PromptRow, Reject, Scan
+from cai.io.revised import OutputFormat, Provenance, key_of, row_maker
+from cai.io.sources import SourceOptions, read_prompts
 from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings, PairwiseJudge
 from cai.revise.judged import JudgedRecord, destination, record_flow
-from cai.revise.rounds import ReviseRunner, ReviseSettings
-from cai.runs.ledger import OutputPaths, Plan, plan_resume
-from cai.runs.manifest import Manifest
-from cai.runs.preflight import EngineFactory, bad_rows_problem, check_paths, resolve_engine
+from cai.revise.rounds import Record, ReviseRunner, ReviseSettings
+from cai.runs import harness
+from cai.runs.checks import bad_rows_problem, check_paths
+from cai.runs.engines import Role, resolve_role
+from cai.runs.harness import Context, Prepared, commit_in_order
+from cai.runs.ledger import OutputPaths, read_resume
+from cai.runs.options import EngineOptions, Job, OutputOptions, RowLimits, SamplingOptions
+from cai.runs.progress import Progress
 from cai.runs.tally import Tally
 
 PROMPT_FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class ReviseJob:
+class ReviseJob(Job):
     """Everything `cai revise` was asked to do; None means 'the constitution's default'."""
 
     prompts: str
-    output: str | None = None
+    output: OutputOptions = field(default_factory=OutputOptions)
     constitution: str = "harmless"
     model: str | None = None
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    source: SourceOptions = field(default_factory=SourceOptions)
+    limits: RowLimits = field(default_factory=RowLimits)
+    sampling: SamplingOptions = field(default_factory=SamplingOptions)
     rounds: int | None = None
     critique: bool = True
-    max_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    seed: int = 0
     chunk_size: int = 64
-    engine_args: tuple[str, ...] = ()
-    servers: tuple[str, ...] = ()  # --server URLs (with --servers-file and CAI_SERVERS): vLLM servers, not in-process
-    servers_file: str | None = None
-    server_concurrency: int = 64  # requests in flight per server
-    input_format: SourceFormat = "auto"
-    prompt_column: str | None = None  # tables: the prompt column (None: `prompt`, else hh-rlhf columns)
-    id_column: str | None = None  # tables: the id column (None: `id` if there is one)
-    split: str | None = None  # a DatasetDict folder's split
-    hh_response: HHResponse = "drop"  # hh-rlhf: drop the final Assistant turn, or revise chosen's / rejected's
-    rejects: str | None = None
-    overwrite: bool = False
-    max_bad_rows: int = 10
-    max_row_bytes: int = MAX_ROW_BYTES
     judge: JudgeSettings | None = None  # --judge: label initial vs final of every pair
     min_margin: float | None = None  # --min-margin: drop pairs the judge does not clearly prefer
-    output_format: OutputFormat = "trl"  # --format: the row shape (cai.io.formats); one file holds one shape
+    output_format: OutputFormat = "trl"  # --format: the row shape (cai.io.revised); one file holds one shape
+
+    @property
+    def paths(self) -> OutputPaths:
+        return OutputPaths.for_output(self.output.output, self.output.rejects)
 
 
 @dataclass
@@ -77,7 +66,6 @@ class Summary(Tally):
     """What `cai revise` did with every input row (see Tally), and how fast."""
 
     pairs_out: int = 0
-    torn_lines: int = 0
     generate_seconds: float = 0.0
 
     @property
@@ -85,170 +73,100 @@ class Summary(Tally):
         return self.pairs_out
 
 
-class Progress(Protocol):
-    def note(self, message: str) -> None: ...
-
-    def begin(self, plan: Mapping[str, int]) -> None:
-        """Stage name → number of records the stage will process in the whole run."""
-
-    def advance(self, event: StageDone) -> None: ...
-
-
-def build_engine(model_path: str, engine_args: Mapping[str, str], label: str) -> Engine:
-    return VLLMEngine(model_path, engine_args, model_name=label)
-
-
 @dataclass(frozen=True)
-class Prepared:
-    """A validated run: everything decided before the model loads."""
+class RevisePrepared(Prepared[Record]):
+    """A validated revise run: the harness's facts, and revise's own."""
 
     job: ReviseJob
-    loaded: constitution.LoadedConstitution
     settings: ReviseSettings
-    engine_args: Mapping[str, str]
-    paths: OutputPaths
-    input_label: str
-    model_path: str
-    model_label: str
-    parameters: dict[str, Any]
-    plan: Plan[Record]
-    engine_factory: EngineFactory
+    role: Role
     bad_rows: str | None = None  # a dry run's: the input has more bad rows than --max-bad-rows
 
 
-def run_revise(job: ReviseJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> Summary:
-    started = time.perf_counter()
-    run = prepare(job, progress, engine_factory)
-    summary = Summary(
-        rows_in=run.plan.input_rows,
-        already_done=run.plan.already_done,
-        torn_lines=run.plan.holdings.torn_lines,
-        output=str(run.paths.output or "<stdout>"),
-        rejects=str(run.paths.rejects),
-    )
-    note_resume(run.plan, progress)
-    if not run.plan.nothing_to_do(run.paths):  # else: no engine, no write, files stay byte-identical
-        execute(run, progress, run.engine_factory, summary, started)
-    summary.wall_seconds = time.perf_counter() - started
-    return summary
-
-
-def note_resume(plan: Plan[Any], progress: Progress) -> None:
-    if plan.holdings.torn_lines:
-        progress.note(f"removed {plan.holdings.torn_lines} torn last line(s) left by an interrupted write")
-    if plan.already_done:
-        progress.note(f"resuming: {plan.already_done} of {plan.input_rows} rows are already done")
+def run_revise(job: ReviseJob, progress: Progress) -> Summary:
+    return harness.run(job.paths, lambda: prepare(job, progress), Summary(), _generate, progress)
 
 
 def prepare(
-    job: ReviseJob, progress: Progress, engine_factory: EngineFactory = build_engine, dry_run: bool = False
-) -> Prepared:
+    job: ReviseJob,
+    progress: Progress,
+    dry_run: bool = False,
+    scanned: Scan[PromptRow] | None = None,
+    role: Role | None = None,
+) -> RevisePrepared:
     """Validate options, constitution and every input row; find what an earlier run already did.
 
-    A dry run changes no file and reports too many bad rows in `bad_rows` instead of stopping.
+    A dry run changes no file and reports too many bad rows in `bad_rows` instead of stopping. The Python
+    API passes rows it already read (`scanned`) and the engine it was given (`role`).
     """
     loaded = constitution.load(job.constitution)
     settings = _settings(job, loaded.constitution.defaults)
-    engine_args = parse_engine_args(job.engine_args)
-    paths = OutputPaths.for_output(job.output, job.rejects)
-    check_paths(job.prompts, paths)
-    scanned = read_prompts(job.prompts, source_options(job))
-    bad_rows = bad_rows_problem(scanned, job.max_bad_rows)
+    paths = job.paths
+    if scanned is None:
+        check_paths(job.prompts, paths)
+        scanned = read_prompts(job.prompts, job.source, job.limits.max_row_bytes)
+    bad_rows = bad_rows_problem(scanned, job.limits.max_bad_rows)
     if bad_rows is not None and not dry_run:
         raise InputError(bad_rows)
-    model_path, model_label, engine_factory = resolve_engine(
-        job.model, job.servers, job.servers_file, engine_args, progress.note, engine_factory, job.server_concurrency
-    )
-    parameters = _parameters(loaded, model_label, settings, job.judge, job.min_margin)
+    role = role or resolve_role(job.model, job.engine, progress.note)
+    parameters = _parameters(loaded, role.label, settings, job.judge, job.min_margin)
     run_key = fingerprint(parameters)  # without the format: a row's key names its content, not its shape
     parameters["format"] = job.output_format
     records = [Record(line, row, record_key(row.model_dump(mode="json"), run_key)) for line, row in scanned.rows]
-    plan = plan_resume(
-        paths, parameters, job.overwrite, records, scanned.rejects, key_of=lambda r: r["cai"]["key"], readonly=dry_run
-    )
-    return Prepared(
-        job=job,
-        loaded=loaded,
-        settings=settings,
-        engine_args=engine_args,
+    resume = read_resume(paths, parameters, job.output.overwrite, records, scanned.rejects, key_of, readonly=dry_run)
+    return RevisePrepared(
+        tool="cai revise",
         paths=paths,
         input_label=scanned.label,
-        model_path=model_path,
-        model_label=model_label,
+        loaded=loaded,
+        model_label=role.label,
         parameters=parameters,
-        plan=plan,
-        engine_factory=engine_factory,
+        resume=resume,
+        todo=resume.todo,
+        new_rejects=resume.new_rejects,
+        job=job,
+        settings=settings,
+        role=role,
         bad_rows=bad_rows,
     )
 
 
-def source_options(job: ReviseJob) -> SourceOptions:
-    return SourceOptions(
-        job.input_format, job.max_row_bytes, job.prompt_column, job.id_column, job.split, job.hh_response
-    )
+def _generate(context: Context[RevisePrepared, Summary]) -> None:
+    run, summary, sink = context.prepared, context.summary, context.sink
+    engine = context.engines.use(run.role)
+    context.progress.begin(_totals(run.todo, run.settings, judged=run.job.judge is not None))
 
+    def write(result: dict[str, Any] | Reject) -> None:
+        if isinstance(result, Reject):
+            sink.reject(result)
+        else:
+            sink.row(result)
+            summary.pairs_out += 1
 
-def execute(run: Prepared, progress: Progress, engine_factory: EngineFactory, summary: Summary, started: float) -> None:
-    """Write the rows; the manifest says 'running' throughout and how the run ended at the end."""
-    pairs = JsonlWriter(run.paths.output, append=True)
-    rejects = JsonlWriter(run.paths.rejects, append=run.paths.output is not None)
-    manifest = Manifest(run.paths, run.parameters, run.loaded, run.model_label, run.input_label, run.plan.holdings)
-    with manifest.recording(summary, pairs, rejects):
-        for entry in run.plan.new_rejects:
-            rejects.write(entry.as_dict())
-            summary.count(entry)
-        rejects.commit()
-        if run.plan.todo:
-            with loaded_engine(engine_factory, run.model_path, run.engine_args, run.model_label, progress) as engine:
-                summary.engine_loaded(engine, time.perf_counter() - started)
-                _generate(run, engine, progress, summary, pairs, rejects)
-
-
-@contextmanager
-def loaded_engine(
-    factory: EngineFactory, path: str, engine_args: Mapping[str, str], label: str, progress: Progress
-) -> Iterator[Engine]:
-    """One engine for every pass of the run, released however the run ends."""
-    progress.note(f"loading {label}")
-    engine = factory(path, engine_args, label)
-    try:
-        yield engine
-    finally:
-        engine.close()
-
-
-def _generate(
-    run: Prepared, engine: Engine, progress: Progress, summary: Summary, pairs: JsonlWriter, rejects: JsonlWriter
-) -> None:
-    def on_stage(event: StageDone) -> None:
-        summary.add(event)
-        progress.advance(event)
-
-    progress.begin(_plan(run.plan.todo, run.settings, judged=run.job.judge is not None))
-    runner = ReviseRunner(run.loaded.constitution, run.settings, engine, on_stage)
-    judge = PairwiseJudge(run.loaded.constitution, run.job.judge, engine, on_stage) if run.job.judge else None
-    make_row = row_maker(run.job.output_format)
-    mode = "critique" if run.settings.critique else "direct"
-    provenance = Provenance(run.loaded.constitution.name, run.loaded.sha256, run.model_label, run.settings.seed, mode)
-    # lazily: a record's state exists from its start until its row is written, not for the whole run
-    records = (JudgedRecord(runner.start(record)) for record in run.plan.todo)
-    flows = (((number, record), record_flow(record, runner, judge, on_stage)) for number, record in enumerate(records))
     generating = time.perf_counter()
     try:
-        finished = in_order(drive(engine, flows, window=run.job.chunk_size))
-        for chunk in chunks(finished, run.job.chunk_size):
-            for record in chunk:
-                entry = destination(record, run.job.min_margin, summary)
-                if entry is None:
-                    pairs.write(make_row(record.state, provenance))
-                    summary.pairs_out += 1
-                else:
-                    rejects.write(entry.as_dict())
-                    summary.count(entry)
-            pairs.commit()
-            rejects.commit()
+        commit_in_order(revised(run, engine, context.on_stage, summary), write, sink, run.job.chunk_size)
     finally:
         summary.generate_seconds = time.perf_counter() - generating
+
+
+def revised(
+    run: RevisePrepared, engine: Engine, on_stage: Report, summary: Tally
+) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
+    """Every record to do, each through its own flow on `engine`: its output row, or its reject entry,
+    numbered in input order and yielded as it finishes."""
+    job, loaded = run.job, run.loaded
+    runner = ReviseRunner(loaded.constitution, run.settings, engine, on_stage)
+    judge = PairwiseJudge(loaded.constitution, job.judge, engine, on_stage) if job.judge else None
+    make_row = row_maker(job.output_format)
+    mode = "critique" if run.settings.critique else "direct"
+    provenance = Provenance(loaded.constitution.name, loaded.sha256, run.model_label, run.settings.seed, mode)
+    # lazily: a record's state exists from its start until its row is written, not for the whole run
+    records = (JudgedRecord(runner.start(record)) for record in run.todo)
+    flows = (((number, record), record_flow(record, runner, judge, on_stage)) for number, record in enumerate(records))
+    for number, record in drive(engine, flows, window=job.chunk_size):
+        entry = destination(record, job.min_margin, summary)
+        yield number, make_row(record.state.revised(), provenance) if entry is None else entry
 
 
 def _parameters(
@@ -269,21 +187,23 @@ def _parameters(
 
 
 def _settings(job: ReviseJob, defaults: constitution.SamplingDefaults) -> ReviseSettings:
+    max_tokens, temperature, top_p = job.sampling.resolved(defaults)
     return ReviseSettings(
         rounds=job.rounds if job.rounds is not None else defaults.rounds,
         critique=job.critique,
-        max_tokens=job.max_tokens if job.max_tokens is not None else defaults.max_tokens,
-        temperature=job.temperature if job.temperature is not None else defaults.temperature,
-        top_p=job.top_p if job.top_p is not None else defaults.top_p,
-        seed=job.seed,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        seed=job.sampling.seed,
     )
 
 
-def _plan(records: Sequence[Record], settings: ReviseSettings, judged: bool) -> dict[str, int]:
-    plan = {"initial": sum(r.row.response is None for r in records)}
+def _totals(records: Sequence[Record], settings: ReviseSettings, judged: bool) -> dict[str, int]:
+    """Stage → records it will process in this run (the progress display's totals)."""
+    totals = {"initial": sum(r.row.response is None for r in records)}
     if settings.critique:
-        plan["critique"] = len(records) * settings.rounds
-    plan["revision"] = len(records) * settings.rounds
+        totals["critique"] = len(records) * settings.rounds
+    totals["revision"] = len(records) * settings.rounds
     if judged:
-        plan["judge"] = len(records)
-    return plan
+        totals["judge"] = len(records)
+    return totals

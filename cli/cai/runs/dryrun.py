@@ -10,19 +10,16 @@ whose prompts contain text the model has yet to generate is counted without that
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from cai.engines import Message
-from cai.runs.ledger import Plan
+from rich.table import Table
 
-
-class TokenCounter(Protocol):
-    def prompt_tokens(self, messages: Sequence[Message]) -> int: ...
-
-
-TokenizerFactory = Callable[[str], TokenCounter]
+from cai.engines.protocol import Message, TokenCounter
+from cai.runs.engines import Role
+from cai.runs.harness import Prepared
+from cai.runs.tables import counts, summary_grid
 
 
 @dataclass(frozen=True)
@@ -47,8 +44,8 @@ class DryRun:
     output: str
     rejects: str
     rows_in: int
-    already_done: int
-    todo: int
+    already_done: int = 0
+    todo: int = 0
     torn_lines: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
@@ -57,10 +54,13 @@ class DryRun:
     bad_rows: str | None = None  # more bad rows than --max-bad-rows: the run would stop (exit 2)
 
     @classmethod
-    def of(cls, command: str, input_label: str, output: str, rejects: str, plan: Plan[Any]) -> DryRun:
-        run = cls(command, input_label, output, rejects, plan.input_rows, plan.already_done, len(plan.todo))
-        run.torn_lines = plan.holdings.torn_lines
-        for entry in plan.new_rejects:
+    def of(cls, prepared: Prepared[Any]) -> DryRun:
+        """Where every row of a prepared (read-only) run would go; the passes are the command's to count."""
+        paths, resume = prepared.paths, prepared.resume
+        output = str(paths.output or "<stdout>")
+        run = cls(prepared.tool, prepared.input_label, output, str(paths.rejects), resume.input_rows)
+        run.already_done, run.todo, run.torn_lines = resume.already_done, len(prepared.todo), resume.holdings.torn_lines
+        for entry in prepared.new_rejects:
             (run.dropped if entry.kind == "dropped" else run.quarantined)[entry.reason] += 1
         return run
 
@@ -100,13 +100,34 @@ def counted(name: str, prompts: Iterable[tuple[Sequence[Message], bool]], counte
     return Pass(name, requests, tokens if counter is not None else None, exact)
 
 
-def counter_for(
-    servers: Sequence[str], servers_file: str | None, model_path: str, factory: TokenizerFactory
-) -> tuple[TokenCounter | None, str]:
+def counter_for(role: Role) -> tuple[TokenCounter | None, str]:
     """The tokenizer of the model the run would load; none on servers (the run would not load it either)."""
-    from cai.engines.probe import server_urls  # httpx loads only here
-
-    if server_urls(servers, servers_file):
+    if role.tokenizer is None:
         return None, "not counted: with --server the model's tokenizer lives on the servers (checked, not asked)"
-    counter = factory(model_path)
+    counter = role.tokenizer(role.path)
     return counter, str(getattr(counter, "label", type(counter).__name__))
+
+
+def plan_table(plan: DryRun) -> Table:
+    """A dry run's plan: where every row would go, then requests and prompt tokens per pass."""
+    table = summary_grid(f"{plan.command} --dry-run (no engine built, no file written)")
+    table.add_row("input", plan.input)
+    table.add_row("rows in", str(plan.rows_in))
+    table.add_row("already done", f"{plan.already_done} (in {plan.output})" if plan.already_done else "0")
+    table.add_row("to do", str(plan.todo))
+    table.add_row("dropped", counts(plan.dropped))
+    table.add_row("quarantined", counts(plan.quarantined) + (f" → {plan.rejects}" if plan.quarantined else ""))
+    if plan.torn_lines:
+        table.add_row("torn lines", f"{plan.torn_lines} (the run would cut them off)")
+    for step in plan.passes:
+        prompt = (
+            "" if step.prompt_tokens is None else f", {'' if step.exact else '≥ '}{step.prompt_tokens} prompt tokens"
+        )
+        table.add_row(f"pass {step.name}", f"{step.requests} requests{prompt}")
+    total = plan.prompt_tokens
+    exact = all(step.exact for step in plan.passes)
+    table.add_row("prompt tokens", "n/a" if total is None else f"{'' if exact else '≥ '}{total}")
+    table.add_row("counted by", plan.tokens)
+    if not plan.todo:
+        table.add_row("engine", "not needed: the run would load no model")
+    return table

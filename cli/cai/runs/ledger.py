@@ -32,6 +32,7 @@ class OutputPaths:
     output: Path | None
     rejects: Path
     manifest: Path | None
+    lock: Path | None = None  # held while a run writes (cai.runs.lock)
 
     @classmethod
     def for_output(cls, output: str | None, rejects: str | None = None, command: str = "revise") -> OutputPaths:
@@ -39,7 +40,8 @@ class OutputPaths:
             return cls(None, Path(rejects or f"cai-{command}.rejects.jsonl"), None)
         path = Path(output)
         stem = path.with_suffix("") if path.suffix else path
-        return cls(path, Path(rejects) if rejects else Path(f"{stem}.rejects.jsonl"), Path(f"{stem}.manifest.json"))
+        rejects_path = Path(rejects) if rejects else Path(f"{stem}.rejects.jsonl")
+        return cls(path, rejects_path, Path(f"{stem}.manifest.json"), Path(f"{stem}.lock"))
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ K = TypeVar("K", bound=Keyed)
 
 
 @dataclass(frozen=True)
-class Plan(Generic[K]):
+class Resume(Generic[K]):
     """What this run still has to do once what the output already holds is set aside."""
 
     holdings: Holdings
@@ -75,15 +77,8 @@ class Plan(Generic[K]):
     def already_done(self) -> int:
         return self.input_rows - len(self.todo) - len(self.new_rejects)
 
-    def nothing_to_do(self, paths: OutputPaths) -> bool:
-        """A finished output: the rerun must not load a model or touch a byte."""
-        if paths.manifest is None or self.todo or self.new_rejects:
-            return False
-        manifest = read_manifest(paths.manifest)
-        return manifest is not None and manifest.get("status") == "complete"
 
-
-def plan_resume(
+def read_resume(
     paths: OutputPaths,
     parameters: Mapping[str, Any],
     overwrite: bool,
@@ -91,14 +86,14 @@ def plan_resume(
     rejects: Sequence[Reject],
     key_of: KeyOf,
     readonly: bool = False,
-) -> Plan[K]:
+) -> Resume[K]:
     """Check and repair OUT (if writing to a file), then keep only the rows and rejects not yet in it.
 
     `readonly` (a dry run) checks and reads OUT but changes nothing: no --overwrite deletion, no repair.
     """
     holdings = prepare_resume(paths, parameters, overwrite, key_of, readonly) if paths.output else Holdings.empty()
     unique, duplicates = split_duplicates(items)
-    return Plan(
+    return Resume(
         holdings=holdings,
         todo=[item for item in unique if item.key not in holdings.done],
         new_rejects=[entry for entry in [*rejects, *duplicates] if entry.key not in holdings.done],
@@ -188,6 +183,14 @@ def _repair_and_read_keys(path: Path, key_of: KeyOf, repair: bool = True) -> tup
     if torn and repair:
         os.truncate(path, complete_bytes)
     return keys, torn
+
+
+def finished(paths: OutputPaths) -> bool:
+    """The output's manifest says its run completed: a rerun with nothing new must not touch a byte."""
+    if paths.manifest is None:
+        return False
+    manifest = read_manifest(paths.manifest)
+    return manifest is not None and manifest.get("status") == "complete"
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from typing import Any
 from cai import __version__
 from cai.constitution import LoadedConstitution
 from cai.engines.cpu import read_cpu
-from cai.io.output import JsonlWriter
+from cai.io.jsonl import JsonlWriter
 from cai.runs.ledger import Holdings, OutputPaths, file_sha256, write_manifest
 from cai.runs.tally import Tally
 

@@ -1,4 +1,4 @@
-"""Run counts shared by `revise` and `score`: every input row is counted exactly once.
+"""Run counts every model-running command shares: every input row is counted exactly once.
 
 rows_in = already_done + rows_out + dropped + quarantined, whatever the command.
 """
@@ -7,20 +7,30 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cai.engines.events import StageDone
 from cai.io.records import Reject
 
 if TYPE_CHECKING:
-    from cai.engines import Engine
-    from cai.judge.pairwise import PairVerdict
+    from cai.engines.protocol import Engine
+
+
+class Verdict(Protocol):
+    """What the reliability figures need of a pairwise verdict (cai.judge.pairwise.PairVerdict)."""
+
+    @property
+    def margin(self) -> float: ...
+
+    @property
+    def position_consistent(self) -> bool: ...
 
 
 @dataclass
 class Tally:
     rows_in: int = 0
     already_done: int = 0
+    torn_lines: int = 0  # a crash's torn last lines, cut off before this run appended
     dropped: Counter[str] = field(default_factory=Counter)
     quarantined: Counter[str] = field(default_factory=Counter)
     prompt_tokens: int = 0
@@ -63,7 +73,7 @@ class Tally:
         """Share of prompt tokens vLLM's prefix cache served instead of computing."""
         return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
-    def observe(self, verdict: PairVerdict) -> None:
+    def observe(self, verdict: Verdict) -> None:
         """One pairwise judgement, for the judge's reliability figures."""
         self.pair_judgements += 1
         self.position_consistent += verdict.position_consistent

@@ -13,7 +13,7 @@ from typing import Any
 from cai.engines.events import StageDone
 from cai.engines.flows import Flow, Parallel
 from cai.io.keys import pair_key
-from cai.io.score_rows import Scored
+from cai.io.scored import Scored
 from cai.judge.pairwise import PairTask, PairVerdict, PairwiseJudge
 from cai.judge.pointwise import PointTask, PointwiseScorer
 

@@ -1,65 +1,62 @@
-"""`cai score` as one core function: AI feedback on existing rows, with the judge's reliability.
+"""`cai score` as one core function: the run harness (cai.runs.harness) specialised to judging rows.
 
-Rows are read and validated like prompts for `cai revise` (quarantine, --max-bad-rows), keyed,
-resumed and written through the same ledger, writers and manifest. One engine scores every row; each
-row is a flow of requests (rubric calls for pointwise rows, option reads for pairwise and ranked rows)
-and up to --chunk-size rows are in flight, so no chunk waits for its slowest row.
+Rows are read and validated like prompts for `cai revise` (quarantine, --max-bad-rows), keyed, resumed
+and written through the same harness. One engine scores every row; each row is a flow of requests
+(rubric calls for pointwise rows, option reads for pairwise and ranked rows) and up to --chunk-size rows
+are in flight, so no chunk waits for its slowest row.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from cai import constitution
-from cai.engines import Engine
-from cai.engines.args import parse_engine_args
-from cai.engines.events import StageDone
-from cai.engines.flows import drive, in_order
+from cai.engines.events import Report
+from cai.engines.flows import drive
+from cai.engines.protocol import Engine
 from cai.errors import InputError
 from cai.io.keys import fingerprint, record_key
-from cai.io.output import JsonlWriter
-from cai.io.records import MAX_ROW_BYTES, Reject, chunks, truncate
-from cai.io.score_rows import Mode, Scored, read_score_row
+from cai.io.records import Reject, Scan
+from cai.io.scored import Mode, Scored, ScoreRow, key_of, read_score_row, scored_row
 from cai.io.sources import read_rows
 from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings, PairwiseJudge
 from cai.judge.pointwise import PointwiseScorer
-from cai.revise.run import Progress, build_engine, loaded_engine, note_resume
-from cai.runs.ledger import OutputPaths, Plan, plan_resume
-from cai.runs.manifest import Manifest
-from cai.runs.preflight import EngineFactory, bad_rows_problem, check_paths, resolve_engine
+from cai.runs import harness
+from cai.runs.checks import bad_rows_problem, check_paths
+from cai.runs.engines import Role, resolve_role
+from cai.runs.harness import Context, Prepared, commit_in_order
+from cai.runs.ledger import OutputPaths, read_resume
+from cai.runs.options import EngineOptions, Job, OutputOptions, RowLimits
+from cai.runs.progress import Progress
 from cai.runs.tally import Tally
 from cai.score.flows import Outcome, RowScorers
 
 
 @dataclass(frozen=True)
-class ScoreJob:
+class ScoreJob(Job):
     rows: str
-    output: str | None = None
+    output: OutputOptions = field(default_factory=OutputOptions)
     constitution: str = "harmless"
     model: str | None = None
-    principles: int = 4
-    cot: bool = False
-    clamp: tuple[float, float] = (0.4, 0.6)
-    cot_max_tokens: int = 128
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    limits: RowLimits = field(default_factory=RowLimits)
+    judge: JudgeSettings = field(default_factory=JudgeSettings)
     rubric_max_tokens: int = 96
-    temperature: float = 0.7
     seed: int = 0
     chunk_size: int = 32
-    engine_args: tuple[str, ...] = ()
-    servers: tuple[str, ...] = ()  # as ReviseJob
-    servers_file: str | None = None
-    server_concurrency: int = 64  # requests in flight per server
-    rejects: str | None = None
-    overwrite: bool = False
-    max_bad_rows: int = 10
-    max_row_bytes: int = MAX_ROW_BYTES
     mode: Mode = "auto"  # --mode: force one row kind; rows without its fields are quarantined
     split: str | None = None  # a DatasetDict folder's split
+
+    @property
+    def paths(self) -> OutputPaths:
+        return OutputPaths.for_output(self.output.output, self.output.rejects, command="score")
+
+    def row_reader(self, data: dict[str, Any]) -> ScoreRow:
+        return read_score_row(data, self.mode)
 
 
 @dataclass
@@ -91,172 +88,121 @@ class ScoreSummary(Tally):
 
 
 @dataclass(frozen=True)
-class ScorePrepared:
-    """A validated `cai score` run: everything decided before the model loads."""
+class ScorePrepared(Prepared[Scored]):
+    """A validated `cai score` run: the harness's facts, and score's own."""
 
-    loaded: constitution.LoadedConstitution
-    engine_args: Mapping[str, str]
-    paths: OutputPaths
-    input_label: str
-    model_path: str
-    model_label: str
-    parameters: dict[str, Any]
-    plan: Plan[Scored]
-    engine_factory: EngineFactory
+    job: ScoreJob
+    role: Role
     bad_rows: str | None = None  # a dry run's: the input has more bad rows than --max-bad-rows
 
 
+def run_score(job: ScoreJob, progress: Progress) -> ScoreSummary:
+    return harness.run(job.paths, lambda: prepare_score(job, progress), ScoreSummary(), _score_all, progress)
+
+
 def prepare_score(
-    job: ScoreJob, progress: Progress, engine_factory: EngineFactory = build_engine, dry_run: bool = False
+    job: ScoreJob,
+    progress: Progress,
+    dry_run: bool = False,
+    scanned: Scan[ScoreRow] | None = None,
+    role: Role | None = None,
 ) -> ScorePrepared:
-    """Validate options, constitution and every row; find what an earlier run did (a dry run changes no file)."""
+    """Validate options, constitution and every row; find what an earlier run did (a dry run changes no file).
+
+    The Python API passes rows it already read (`scanned`) and the engine it was given (`role`).
+    """
     loaded = constitution.load(job.constitution)
-    engine_args = parse_engine_args(job.engine_args)
-    paths = OutputPaths.for_output(job.output, job.rejects, command="score")
-    check_paths(job.rows, paths)
-    scanned = read_rows(job.rows, lambda data: read_score_row(data, job.mode), job.split, job.max_row_bytes)
-    bad_rows = bad_rows_problem(scanned, job.max_bad_rows)
+    paths = job.paths
+    if scanned is None:
+        check_paths(job.rows, paths)
+        scanned = read_rows(job.rows, job.row_reader, job.split, job.limits.max_row_bytes)
+    bad_rows = bad_rows_problem(scanned, job.limits.max_bad_rows)
     if bad_rows is not None and not dry_run:
         raise InputError(bad_rows)
-    model_path, model_label, engine_factory = resolve_engine(
-        job.model, job.servers, job.servers_file, engine_args, progress.note, engine_factory, job.server_concurrency
-    )
-    parameters = _parameters(job, loaded, model_label)
+    role = role or resolve_role(job.model, job.engine, progress.note)
+    parameters = _parameters(job, loaded, role.label)
     run_key = fingerprint(parameters)
     items = [Scored(line, row, record_key(row.data, run_key, "wrapped")) for line, row in scanned.rows]
-    plan = plan_resume(
-        paths, parameters, job.overwrite, items, scanned.rejects, key_of=lambda r: r["scores"]["key"], readonly=dry_run
-    )
+    resume = read_resume(paths, parameters, job.output.overwrite, items, scanned.rejects, key_of, readonly=dry_run)
     return ScorePrepared(
-        loaded, engine_args, paths, scanned.label, model_path, model_label, parameters, plan, engine_factory, bad_rows
+        tool="cai score",
+        paths=paths,
+        input_label=scanned.label,
+        loaded=loaded,
+        model_label=role.label,
+        parameters=parameters,
+        resume=resume,
+        todo=resume.todo,
+        new_rejects=sorted(resume.new_rejects, key=lambda entry: entry.line),
+        job=job,
+        role=role,
+        bad_rows=bad_rows,
     )
-
-
-def run_score(job: ScoreJob, progress: Progress, engine_factory: EngineFactory = build_engine) -> ScoreSummary:
-    started = time.perf_counter()
-    run = prepare_score(job, progress, engine_factory)
-    loaded, paths, plan, model_label = run.loaded, run.paths, run.plan, run.model_label
-    summary = ScoreSummary(
-        rows_in=plan.input_rows,
-        already_done=plan.already_done,
-        output=str(paths.output or "<stdout>"),
-        rejects=str(paths.rejects),
-    )
-    note_resume(plan, progress)
-    if plan.nothing_to_do(paths):
-        return summary
-    writer = _ScoreWriter(paths, loaded, model_label, summary)
-    manifest = Manifest(paths, run.parameters, loaded, model_label, run.input_label, plan.holdings, tool="cai score")
-    with manifest.recording(summary, writer.rows, writer.rejects):
-        for entry in plan.new_rejects:
-            writer.reject(entry)
-        writer.commit()
-        if plan.todo:
-            with loaded_engine(run.engine_factory, run.model_path, run.engine_args, model_label, progress) as engine:
-                summary.engine_loaded(engine, time.perf_counter() - started)
-                _score_all(job, loaded.constitution, engine, plan.todo, writer, progress, summary)
-    summary.wall_seconds = time.perf_counter() - started
-    return summary
 
 
 def _parameters(job: ScoreJob, loaded: constitution.LoadedConstitution, model_label: str) -> dict[str, Any]:
+    judge = job.judge
     return {
         "constitution": {"name": loaded.constitution.name, "sha256": loaded.sha256},
         "model": model_label,
-        "principles": job.principles,
-        "cot": job.cot,
-        "clamp": list(job.clamp),
-        "cot_max_tokens": job.cot_max_tokens,
+        "principles": judge.principles,
+        "cot": judge.cot,
+        "clamp": list(judge.clamp),
+        "cot_max_tokens": judge.cot_max_tokens,
         "rubric_max_tokens": job.rubric_max_tokens,
-        "temperature": job.temperature,
+        "temperature": judge.temperature,
         "seed": job.seed,
-        "score_format": JUDGE_FORMAT,  # score names its judge's format so since v1
+        "score_format": JUDGE_FORMAT,  # score names its judge's format so since its first version
         **({"mode": job.mode} if job.mode != "auto" else {}),  # absent in auto: earlier outputs still resume
     }
 
 
-class _ScoreWriter:
-    """Output rows (input row + scores), rejects, and the summary counts, committed per chunk.
+def _score_all(context: Context[ScorePrepared, ScoreSummary]) -> None:
+    """Every row's scores, or its reject, written in input order."""
+    run, summary, sink = context.prepared, context.summary, context.sink
+    engine = context.engines.use(run.role)
+    kinds = ("pointwise", "pairwise", "rank")
+    context.progress.begin({kind: sum(item.row.kind == kind for item in run.todo) for kind in kinds})
 
-    A chunk's rows are scored kind by kind, so they are buffered and written in input order on commit.
-    """
+    def write(result: dict[str, Any] | Reject) -> None:
+        if isinstance(result, Reject):
+            sink.reject(result)
+        else:
+            sink.row(result)
+            summary.scored[result["scores"]["kind"]] += 1
 
-    def __init__(
-        self, paths: OutputPaths, loaded: constitution.LoadedConstitution, model_label: str, summary: ScoreSummary
-    ):
-        self.rows = JsonlWriter(paths.output, append=True)
-        self.rejects = JsonlWriter(paths.rejects, append=paths.output is not None)
-        self.stamp = {
-            "model": model_label,
-            "constitution": {"name": loaded.constitution.name, "sha256": loaded.sha256},
-        }
-        self.summary = summary
-        self.pending_rows: list[tuple[int, str, dict[str, Any]]] = []
-        self.pending_rejects: list[Reject] = []
-
-    def scored(self, item: Scored, scores: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
-        stamped = {"key": item.key, "kind": item.row.kind, **self.stamp, **scores}
-        self.pending_rows.append((item.line, item.row.kind, {**item.row.data, **(extra or {}), "scores": stamped}))
-
-    def reject(self, entry: Reject) -> None:
-        self.pending_rejects.append(entry)
-
-    def quarantine(self, item: Scored, reason: str, detail: str, raw: bytes | None = None) -> None:
-        self.reject(Reject(item.line, reason, detail, truncate(raw if raw is not None else item.raw()), item.key))
-
-    def commit(self) -> None:
-        for _, kind, row in sorted(self.pending_rows, key=lambda pending: pending[0]):
-            self.rows.write(row)
-            self.summary.scored[kind] += 1
-        for entry in sorted(self.pending_rejects, key=lambda pending: pending.line):
-            self.rejects.write(entry.as_dict())
-            self.summary.count(entry)
-        self.pending_rows.clear()
-        self.pending_rejects.clear()
-        self.rows.commit()
-        self.rejects.commit()
+    commit_in_order(scored(run, engine, context.on_stage, summary), write, sink, run.job.chunk_size)
 
 
-def _score_all(
-    job: ScoreJob,
-    rules: constitution.Constitution,
-    engine: Engine,
-    todo: Sequence[Scored],
-    writer: _ScoreWriter,
-    progress: Progress,
-    summary: ScoreSummary,
-) -> None:
-    """Every row is a flow (cai.engines.flows): up to --chunk-size rows in flight, written in input order."""
-
-    def on_stage(event: StageDone) -> None:
-        summary.add(event)
-        progress.advance(event)
-
-    settings = JudgeSettings(job.principles, job.cot, job.clamp, job.cot_max_tokens, job.temperature)
+def scored(
+    run: ScorePrepared, engine: Engine, on_stage: Report, summary: ScoreSummary
+) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
+    """Every row to do, each a flow on `engine` (cai.engines.flows): its output row or its reject entry,
+    numbered in input order and yielded as it finishes; the judge's figures are counted into `summary`."""
+    rules, job = run.loaded.constitution, run.job
     scorers = RowScorers(
-        PairwiseJudge(rules, settings, engine, on_stage),
-        PointwiseScorer(rules, job.principles, job.rubric_max_tokens, engine, on_stage),
+        PairwiseJudge(rules, job.judge, engine, on_stage),
+        PointwiseScorer(rules, job.judge.principles, job.rubric_max_tokens, engine, on_stage),
         on_stage,
     )
-    progress.begin({kind: sum(i.row.kind == kind for i in todo) for kind in ("pointwise", "pairwise", "rank")})
-    outcomes = (Outcome(item) for item in todo)
+    stamp = {"model": run.model_label, "constitution": {"name": rules.name, "sha256": run.loaded.sha256}}
+    outcomes = (Outcome(item) for item in run.todo)
     flows = (((number, outcome), scorers.flow(outcome)) for number, outcome in enumerate(outcomes))
-    for chunk in chunks(in_order(drive(engine, flows, window=job.chunk_size)), job.chunk_size):
-        for outcome in chunk:
-            _write(outcome, writer, summary)
-        writer.commit()
+    for number, outcome in drive(engine, flows, window=job.chunk_size):
+        yield number, _finished(outcome, stamp, summary)
 
 
-def _write(outcome: Outcome, writer: _ScoreWriter, summary: ScoreSummary) -> None:
+def _finished(outcome: Outcome, stamp: dict[str, Any], summary: ScoreSummary) -> dict[str, Any] | Reject:
     for verdict in outcome.verdicts:
         summary.observe(verdict)
+    item = outcome.item
     if outcome.quarantine is not None:
         reason, detail, raw = outcome.quarantine
         summary.parse_failures += reason == "unparseable_score"
-        writer.quarantine(outcome.item, reason, detail, raw)
-        return
+        entry = item.reject(reason, detail)
+        return entry if raw is None else entry.with_raw(raw)
     assert outcome.scores is not None
-    if outcome.item.row.kind == "pairwise" and outcome.item.row.labelled:
+    if item.row.kind == "pairwise" and item.row.labelled:
         summary.labelled += 1
         summary.agreements += outcome.scores["agrees_with_label"]
-    writer.scored(outcome.item, outcome.scores, outcome.extra)
+    return scored_row(item, stamp, outcome.scores, outcome.extra)

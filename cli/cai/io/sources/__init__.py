@@ -19,6 +19,7 @@ from cai.io.sources import hh
 from cai.io.sources.columns import PromptColumns, scan_table
 from cai.io.sources.hfdisk import dataset_table, is_dataset_folder
 from cai.io.sources.table import Table, csv_table, parquet_table
+from cai.options import option
 
 SourceFormat = Literal["auto", "jsonl", "text", "hh", "csv", "parquet", "hf"]
 SOURCE_FORMATS: tuple[str, ...] = get_args(SourceFormat)
@@ -26,28 +27,48 @@ Container = Literal["lines", "jsonl", "text", "csv", "parquet", "hf"]
 TABLES = ("csv", "parquet", "hf")
 
 
+def split_option() -> Any:
+    return option(None, help="Dataset folder with several splits: the one to read.")
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """How to read a table source whose columns are the row's fields (cai score)."""
+
+    split: str | None = split_option()
+
+
 @dataclass(frozen=True)
 class SourceOptions:
     """How to read a prompt source; the column options apply to tables (CSV, Parquet, dataset folders)."""
 
-    input_format: SourceFormat = "auto"
-    max_row_bytes: int = MAX_ROW_BYTES
-    prompt_column: str | None = None
-    id_column: str | None = None
-    split: str | None = None
-    hh_response: hh.HHResponse = "drop"
+    input_format: SourceFormat = option(
+        "auto",
+        help="auto (by folder, extension, else content), jsonl, text, hh (hh-rlhf transcripts), csv, parquet "
+        "or hf (a dataset folder).",
+    )
+    prompt_column: str | None = option(
+        None, help="CSV/Parquet/dataset: the prompt column (text or chat turns). Default: prompt."
+    )
+    id_column: str | None = option(None, help="CSV/Parquet/dataset: the id column. Default: id, if there is one.")
+    split: str | None = split_option()
+    hh_response: hh.HHResponse = option(
+        "drop",
+        help="hh-rlhf rows: drop the final Assistant turn (the model answers afresh), or revise the chosen "
+        "or rejected transcript's final turn.",
+    )
 
 
-def read_prompts(source: str, options: SourceOptions) -> Scan[PromptRow]:
+def read_prompts(source: str, options: SourceOptions, max_row_bytes: int = MAX_ROW_BYTES) -> Scan[PromptRow]:
     """Every row of a prompt source for `cai revise`, validated or quarantined."""
     container = detect(source, options.input_format)
     _check_options(container, options)
     if container in TABLES:
-        table = open_table(source, container, options)
+        table = open_table(source, container, options.split, max_row_bytes)
         columns, validate = PromptColumns(options.prompt_column, options.id_column, options.hh_response).select(table)
-        return scan_table(table, columns, validate, options.max_row_bytes)
+        return scan_table(table, columns, validate, max_row_bytes)
     line_format: InputFormat = "auto" if container == "lines" else "text" if container == "text" else "jsonl"
-    return scan_rows(source, line_format, options.max_row_bytes, _row_validator(options))
+    return scan_rows(source, line_format, max_row_bytes, _row_validator(options))
 
 
 def read_rows(
@@ -58,7 +79,7 @@ def read_rows(
     if split is not None and container != "hf":
         raise InputError("--split is for Hugging Face dataset folders (save_to_disk) only")
     if container in TABLES:
-        table = open_table(source, container, SourceOptions(split=split))
+        table = open_table(source, container, split, max_row_bytes)
         return scan_table(table, None, validate, max_row_bytes)
     return scan_rows(source, "jsonl", max_row_bytes, validate)
 
@@ -87,14 +108,14 @@ def detect(source: str, requested: SourceFormat) -> Container:
     return "lines"
 
 
-def open_table(source: str, container: Container, options: SourceOptions) -> Table:
+def open_table(source: str, container: Container, split: str | None, max_row_bytes: int) -> Table:
     if container == "csv":
-        return csv_table(source, options.max_row_bytes)
+        return csv_table(source, max_row_bytes)
     if container == "parquet":
         return parquet_table(source)
     if not Path(source).is_dir():
         raise InputError(f"{source} is not a folder; --input-format hf reads a folder written by save_to_disk")
-    return dataset_table(source, options.split)
+    return dataset_table(source, split)
 
 
 def _check_options(container: Container, options: SourceOptions) -> None:

@@ -7,59 +7,68 @@ answered from a file (no id, or no answer with its id) is quarantined here, befo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cai import constitution
 from cai.evaluation.answers import Sampling, answer_key
-from cai.evaluation.engines import Role
 from cai.evaluation.inputs import AnswerFile, Item, read_answer_file, validate_eval_prompt
 from cai.evaluation.rows import SideInfo
 from cai.io.keys import fingerprint, record_key
-from cai.io.records import MAX_ROW_BYTES, InputFormat, Reject, scan_rows
+from cai.io.records import InputFormat, Reject, scan_rows
+from cai.io.scored import key_of
 from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings
-from cai.revise.run import Progress
-from cai.runs.ledger import OutputPaths, Plan, plan_resume
-from cai.runs.preflight import EngineFactory, check_bad_rows, check_paths, resolve_engine
+from cai.options import option
+from cai.runs.checks import check_bad_rows, check_paths
+from cai.runs.engines import Role, resolve_role
+from cai.runs.harness import Prepared
+from cai.runs.ledger import OutputPaths, read_resume
+from cai.runs.options import EngineOptions, Job, OutputOptions, RowLimits
+from cai.runs.progress import Progress
 
 EVAL_FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
-class SideJob:
-    """One side as asked for: a model and its sampling (None: the constitution's), or an answers file."""
-
-    model: str | None = None
-    answers: str | None = None
-    max_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    seed: int = 0
+_MODEL = "Local model folder or model name (with --server: the served model's name). Default: embedded SmolLM2."
 
 
 @dataclass(frozen=True)
-class EvalJob:
+class SideOptions:
+    """One side as asked for: a model and its sampling (None: the constitution's), or an answers file.
+
+    `cai eval` has these options once per side (`--model-a`, `--model-b`, ...: cai.options.Suffix)."""
+
+    model: str | None = option(None, help="Side {side}'s model. " + _MODEL)
+    answers: str | None = option(None, help="Side {side}'s answers from a JSONL file of {{id, response}} rows.")
+    max_tokens: int | None = option(None, min=1, help="Side {side}: new tokens. Default: the constitution's.")
+    temperature: float | None = option(
+        None, min=0.0, max=2.0, help="Side {side}: temperature. Default: the constitution's."
+    )
+    top_p: float | None = option(None, min=0.01, max=1.0, help="Side {side}: top-p. Default: the constitution's.")
+    seed: int = option(0, help="Side {side}: seeds its generations (with the prompt).")
+
+
+@dataclass(frozen=True)
+class EvalJob(Job):
     prompts: str
-    a: SideJob = SideJob()
-    b: SideJob = SideJob()
+    a: SideOptions = field(default_factory=SideOptions)
+    b: SideOptions = field(default_factory=SideOptions)
     judge_model: str | None = None
-    output: str | None = None
+    output: OutputOptions = field(default_factory=OutputOptions)
     constitution: str = "harmless"
     principles: int = 4
     tie_margin: float = 0.0
     chunk_size: int = 32
-    engine_args: tuple[str, ...] = ()
-    servers: tuple[str, ...] = ()
-    servers_file: str | None = None
-    server_concurrency: int = 64
+    engine: EngineOptions = field(default_factory=EngineOptions)
     input_format: InputFormat = "auto"
-    rejects: str | None = None
-    overwrite: bool = False
-    max_bad_rows: int = 10
-    max_row_bytes: int = MAX_ROW_BYTES
+    limits: RowLimits = field(default_factory=RowLimits)
+
+    @property
+    def paths(self) -> OutputPaths:
+        return OutputPaths.for_output(self.output.output, self.output.rejects, command="eval")
 
 
 @dataclass(frozen=True)
@@ -88,51 +97,36 @@ class Side:
 
 
 @dataclass(frozen=True)
-class Prepared:
+class EvalPrepared(Prepared[Item]):
+    """A validated eval: the harness's facts, and both sides, the judge and the answer cache's path."""
+
     job: EvalJob
-    loaded: constitution.LoadedConstitution
-    paths: OutputPaths
     answers_path: Path | None
-    input_label: str
     a: Side
     b: Side
     judge: Side
     judge_settings: JudgeSettings
-    parameters: dict[str, Any]
     stamp: dict[str, Any]
-    plan: Plan[Item]
-    todo: list[Item]
-    new_rejects: list[Reject]
     warnings: list[str] = field(default_factory=list)
 
 
-def prepare(
-    job: EvalJob,
-    loaded: constitution.LoadedConstitution,
-    engine_args: Mapping[str, str],
-    progress: Progress,
-    factory: EngineFactory,
-) -> Prepared:
-    paths = OutputPaths.for_output(job.output, job.rejects, command="eval")
+def prepare(job: EvalJob, loaded: constitution.LoadedConstitution, progress: Progress) -> EvalPrepared:
+    paths = job.paths
     check_paths(job.prompts, paths)
     files = {name: read_answer_file(s.answers, f"--answers-{name}") for name, s in _sides(job) if s.answers}
-    scanned = scan_rows(job.prompts, job.input_format, job.max_row_bytes, validate_eval_prompt)
-    check_bad_rows(scanned, job.max_bad_rows)
+    scanned = scan_rows(job.prompts, job.input_format, job.limits.max_row_bytes, validate_eval_prompt)
+    check_bad_rows(scanned, job.limits.max_bad_rows)
     resolved: dict[str | None, Role] = {}
 
     def role(model: str | None) -> Role:
         if model not in resolved:
-            path, label, built = resolve_engine(
-                model, job.servers, job.servers_file, engine_args, progress.note, factory, job.server_concurrency
-            )
-            resolved[model] = Role(path, label, built)
+            resolved[model] = resolve_role(model, job.engine, progress.note)
         return resolved[model]
 
     defaults = loaded.constitution.defaults
     a, b = (_side(name, s, files.get(name), role, defaults) for name, s in _sides(job))
     judge_role = role(job.judge_model)
     judge = Side("judge", judge_role.label, judge_role)
-    settings = JudgeSettings(principles=job.principles)
     parameters = {
         "constitution": {"name": loaded.constitution.name, "sha256": loaded.sha256},
         "a": a.parameters(),
@@ -144,36 +138,38 @@ def prepare(
     run_key = fingerprint(parameters)
     items = [Item(line, row, record_key(row.model_dump(mode="json"), run_key)) for line, row in scanned.rows]
     answers_path = _answers_path(paths)
-    if job.overwrite and answers_path is not None:
+    if job.output.overwrite and answers_path is not None:
         answers_path.unlink(missing_ok=True)
-    plan = plan_resume(paths, parameters, job.overwrite, items, scanned.rejects, key_of=lambda r: r["scores"]["key"])
-    todo, unanswerable = _answerable(plan.todo, files)
-    return Prepared(
-        job=job,
-        loaded=loaded,
+    resume = read_resume(paths, parameters, job.output.overwrite, items, scanned.rejects, key_of)
+    todo, unanswerable = _answerable(resume.todo, files)
+    return EvalPrepared(
+        tool="cai eval",
         paths=paths,
-        answers_path=answers_path,
         input_label=scanned.label,
+        loaded=loaded,
+        model_label=f"a={a.label} b={b.label} judge={judge.label}",
+        parameters=parameters,
+        resume=resume,
+        todo=todo,
+        new_rejects=resume.new_rejects + unanswerable,
+        job=job,
+        answers_path=answers_path,
         a=a,
         b=b,
         judge=judge,
-        judge_settings=settings,
-        parameters=parameters,
+        judge_settings=JudgeSettings(principles=job.principles),
         stamp={"model": judge.label, "constitution": parameters["constitution"]},
-        plan=plan,
-        todo=todo,
-        new_rejects=plan.new_rejects + unanswerable,
         warnings=_self_preference(a, b, judge),
     )
 
 
-def _sides(job: EvalJob) -> list[tuple[str, SideJob]]:
+def _sides(job: EvalJob) -> list[tuple[str, SideOptions]]:
     return [("a", job.a), ("b", job.b)]
 
 
 def _side(
     name: str,
-    asked: SideJob,
+    asked: SideOptions,
     file: AnswerFile | None,
     role: Callable[[str | None], Role],
     defaults: constitution.SamplingDefaults,
@@ -213,7 +209,7 @@ def _answerable(todo: list[Item], files: dict[str, AnswerFile]) -> tuple[list[It
         if problem is None:
             kept.append(item)
         else:
-            rejects.append(Reject(item.line, problem[0], problem[1], item.reject_raw(), item.key))
+            rejects.append(item.reject(*problem))
     return kept, rejects
 
 

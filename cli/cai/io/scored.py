@@ -1,4 +1,4 @@
-"""The row shapes `cai score` reads, detected per row, and what it adds to them.
+"""The rows `cai score` reads (their shape detected per row) and writes (the row plus a `scores` object).
 
 A row is passed through unchanged (any other keys stay), so `cai revise | cai score` works and a
 user's metadata survives. Only the keys below are read:
@@ -16,14 +16,13 @@ quarantined (`mode_mismatch`).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from cai.engines import Message
-from cai.io.records import BadRow, ChatMessage
+from cai.engines.protocol import Message
+from cai.io.records import BadRow, ChatMessage, Item
 from cai.io.sources import hh
 
 Kind = Literal["pointwise", "pairwise", "rank"]
@@ -43,6 +42,9 @@ class ScoreRow:
     responses: tuple[str, ...]
     labelled: bool  # responses[0] is the side the input says is preferred (chosen)
     conversational: bool  # the prompt was a list of turns: emit chosen/rejected as turns too
+
+    def as_json(self) -> dict[str, Any]:
+        return self.data
 
 
 def read_score_row(data: dict[str, Any], mode: Mode = "auto") -> ScoreRow:
@@ -129,13 +131,17 @@ def _text(data: dict[str, Any], name: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class Scored:
-    """A validated input row with its key."""
+Scored = Item[ScoreRow]
 
-    line: int
-    row: ScoreRow
-    key: str
 
-    def raw(self) -> bytes:
-        return json.dumps(self.row.data, ensure_ascii=False).encode()
+def key_of(row: dict[str, Any]) -> str:
+    """The key a score (or eval) output row carries: what a resumed run reads back."""
+    return str(row["scores"]["key"])
+
+
+def scored_row(
+    item: Scored, stamp: dict[str, Any], scores: dict[str, Any], extra: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The input row unchanged, plus `extra` columns (a ranked row's chosen/rejected) and the `scores` object."""
+    stamped = {"key": item.key, "kind": item.row.kind, **stamp, **scores}
+    return {**item.row.data, **(extra or {}), "scores": stamped}

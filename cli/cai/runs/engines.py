@@ -1,0 +1,142 @@
+"""What a run generates on: each role's engine resolved before any work, loaded when first needed.
+
+A role (revise's one model; eval's side A, side B and judge) resolves to a `Role`: the path vLLM loads
+(or the servers' URLs), the label written on every row, and how to build its engine — an engine kind
+from the registry, or the servers given (checked here: exit 2 before any work). `Engines` loads one
+role's engine at a time: a role on the model already loaded reuses it, another closes it first, so two
+models never share one machine's memory and one model serving every role loads once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from cai.engines import model
+from cai.engines.args import parse_engine_args
+from cai.engines.protocol import Engine
+from cai.engines.registry import EngineFactory, TokenizerFactory, engine_kind
+from cai.errors import InputError
+from cai.runs.options import EngineOptions
+from cai.runs.progress import Progress
+from cai.runs.tally import Tally
+
+Note = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Role:
+    """What one role runs on; `tokenizer` is None on servers (a dry run does not count there)."""
+
+    path: str
+    label: str
+    build: EngineFactory
+    engine_args: Mapping[str, str]
+    tokenizer: TokenizerFactory | None
+
+
+def resolve_role(model_name: str | None, options: EngineOptions, note: Note) -> Role:
+    """The in-process engine on a model (the embedded one by default), or the servers, checked."""
+    from cai.engines.probe import check_servers, server_urls  # httpx loads only for runs on servers
+
+    engine_args = parse_engine_args(options.engine_args)
+    urls = server_urls(options.servers, options.servers_file)
+    if not urls:
+        kind = engine_kind(options.engine)
+        path, label = resolve_model(model_name, note)
+        return Role(path, label, kind.build, engine_args, kind.tokenizer)
+    if engine_args:
+        raise InputError(
+            f"-E/--engine-arg {next(iter(engine_args))}: with --server the engine settings belong to the servers "
+            "(give them to vllm serve, or to cai model serve -E)"
+        )
+    fleet = check_servers(urls, model_name)
+    note(f"{len(urls)} server(s) ready, vLLM {', '.join(sorted(set(fleet.versions)))}, serving {fleet.model}")
+
+    def connect(path: str, args: Mapping[str, str], label: str) -> Engine:
+        from cai.engines import server
+
+        settings = replace(server.DEFAULT_SETTINGS, concurrency=options.server_concurrency)
+        return server.ServerEngine(fleet.urls, fleet.model, fleet.max_model_len, settings, note)
+
+    return Role(",".join(fleet.urls), fleet.model, connect, {}, None)
+
+
+def resolve_model(requested: str | None, note: Note) -> tuple[str, str]:
+    """(what vLLM loads, the label written on every row). No model given means the embedded one."""
+    if requested is None:
+        embedded = model.prepare(note)
+        return str(embedded.folder), f"{model.MODEL_LABEL}@{embedded.gguf_sha256[:12]}"
+    path = Path(requested).expanduser()
+    if not path.exists() and requested.startswith(("/", ".", "~")):
+        raise InputError(f"--model {requested}: no such folder; give a model folder or a model name")
+    if path.exists() and not (path / "config.json").is_file():
+        raise InputError(f"--model {requested}: folder has no config.json; point at a Hugging Face model folder")
+    if path.exists():
+        return str(path), str(path)
+    check_cached_offline(requested)
+    return requested, requested
+
+
+def check_cached_offline(name: str) -> None:
+    """With HF_HUB_OFFLINE set, a model name missing from the cache can only fail: say so before vLLM loads.
+
+    Online, the name is left to vLLM, which may download it.
+    """
+    from huggingface_hub import constants, try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    if not constants.HF_HUB_OFFLINE:
+        return
+    try:
+        found = try_to_load_from_cache(name, "config.json")
+    except HFValidationError:
+        raise InputError(
+            f"--model {name}: no such folder, and not a model name ('org/model' or 'model'); "
+            "give a model folder or a model name"
+        ) from None
+    if not isinstance(found, str):
+        raise InputError(
+            f"could not load model {name!r}: it is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) "
+            "and HF_HUB_OFFLINE is set. --model takes a local model folder, or a model name already in the "
+            "Hugging Face cache; omit it to use the embedded SmolLM2-135M-Instruct."
+        )
+
+
+class Engines:
+    """One loaded engine at a time, for whichever role asks; the summary learns each load's time and dtype."""
+
+    def __init__(self, progress: Progress, summary: Tally):
+        self.progress = progress
+        self.summary = summary
+        self.role: Role | None = None
+        self.engine: Engine | None = None
+        self.loads = 0
+
+    def use(self, role: Role) -> Engine:
+        """The engine for this role: the loaded one if it runs the same model, else a freshly loaded one."""
+        if (
+            self.engine is not None
+            and self.role is not None
+            and (self.role.path, self.role.label)
+            == (
+                role.path,
+                role.label,
+            )
+        ):
+            return self.engine
+        self.close()
+        self.progress.note(f"loading {role.label}")
+        started = time.perf_counter()
+        self.engine = role.build(role.path, role.engine_args, role.label)
+        self.role = role
+        self.loads += 1
+        self.summary.engine_loaded(self.engine, self.summary.load_seconds + time.perf_counter() - started)
+        return self.engine
+
+    def close(self) -> None:
+        if self.engine is not None:
+            engine, self.engine, self.role = self.engine, None, None
+            engine.close()

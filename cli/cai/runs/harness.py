@@ -1,0 +1,162 @@
+"""One run of a model-running command, the skeleton every command specialises.
+
+    lock the output → prepare (validate, tally, resume) → note the resume → manifest 'running' →
+    write new rejects → load engines as the work asks → the command's work (flows, rows) →
+    manifest 'complete' or 'interrupted', writers closed, engines released
+
+A command supplies `prepare` (everything decided before any model work, as a `Prepared`), a summary to
+count into, and `work`, which gets a `Context`: the sink for rows and rejects, the engine loader, and the
+stage callback that feeds the summary and the progress display. Every input row ends in exactly one
+place: a row of the output, an entry of the rejects file, or already there from an earlier run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from cai.constitution import LoadedConstitution
+from cai.engines.events import StageDone
+from cai.io.jsonl import JsonlWriter
+from cai.io.records import Keyed, Reject
+from cai.runs import lock
+from cai.runs.checks import check_output
+from cai.runs.engines import Engines
+from cai.runs.ledger import OutputPaths, Resume, finished
+from cai.runs.manifest import Manifest
+from cai.runs.progress import Progress
+from cai.runs.tally import Tally
+
+K = TypeVar("K", bound=Keyed)
+P = TypeVar("P", bound="Prepared[Any]")
+S = TypeVar("S", bound=Tally)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Prepared(Generic[K]):
+    """A validated run: what the harness needs of everything a command decided before any model work."""
+
+    tool: str
+    paths: OutputPaths
+    input_label: str
+    loaded: LoadedConstitution
+    model_label: str
+    parameters: dict[str, Any]
+    resume: Resume[K]
+    todo: list[K]
+    new_rejects: list[Reject]
+
+
+class Sink:
+    """The output and rejects writers; `commit` fsyncs both, so a committed row survives a crash."""
+
+    def __init__(self, paths: OutputPaths, summary: Tally):
+        self.rows = JsonlWriter(paths.output, append=True)
+        self.rejects = JsonlWriter(paths.rejects, append=paths.output is not None)
+        self.summary = summary
+
+    def row(self, row: dict[str, Any]) -> None:
+        self.rows.write(row)
+
+    def reject(self, entry: Reject) -> None:
+        self.rejects.write(entry.as_dict())
+        self.summary.count(entry)
+
+    def commit(self) -> None:
+        self.rows.commit()
+        self.rejects.commit()
+
+
+@dataclass
+class Context(Generic[P, S]):
+    """What a command's work gets from the harness."""
+
+    prepared: P
+    summary: S
+    progress: Progress
+    engines: Engines
+    sink: Sink
+
+    def on_stage(self, event: StageDone) -> None:
+        self.summary.add(event)
+        self.progress.advance(event)
+
+
+def run(
+    paths: OutputPaths,
+    prepare: Callable[[], P],
+    summary: S,
+    work: Callable[[Context[P, S]], None],
+    progress: Progress,
+) -> S:
+    """Run a command: `summary` is filled with where every row went; the output is held by this process."""
+    started = time.perf_counter()
+    check_output(paths)
+    with lock.holding(paths):
+        prepared = prepare()
+        resume = prepared.resume
+        summary.rows_in, summary.already_done = resume.input_rows, resume.already_done
+        summary.output, summary.rejects = str(paths.output or "<stdout>"), str(paths.rejects)
+        summary.torn_lines = resume.holdings.torn_lines
+        _note_resume(resume, progress)
+        if prepared.todo or prepared.new_rejects or not finished(paths):  # else: no engine, not a byte changed
+            _execute(prepared, summary, work, progress)
+    summary.wall_seconds = time.perf_counter() - started
+    return summary
+
+
+def _note_resume(resume: Resume[Any], progress: Progress) -> None:
+    if resume.holdings.torn_lines:
+        progress.note(f"removed {resume.holdings.torn_lines} torn last line(s) left by an interrupted write")
+    if resume.already_done:
+        progress.note(f"resuming: {resume.already_done} of {resume.input_rows} rows are already done")
+
+
+def _execute(prepared: P, summary: S, work: Callable[[Context[P, S]], None], progress: Progress) -> None:
+    """Write the rows; the manifest says 'running' throughout and how the run ended at the end."""
+    sink = Sink(prepared.paths, summary)
+    manifest = Manifest(
+        prepared.paths,
+        prepared.parameters,
+        prepared.loaded,
+        prepared.model_label,
+        prepared.input_label,
+        prepared.resume.holdings,
+        prepared.tool,
+    )
+    engines = Engines(progress, summary)
+    with manifest.recording(summary, sink.rows, sink.rejects):
+        try:
+            for entry in prepared.new_rejects:
+                sink.reject(entry)
+            sink.commit()
+            if prepared.todo:
+                work(Context(prepared, summary, progress, engines, sink))
+        finally:
+            engines.close()
+
+
+def commit_in_order(numbered: Iterable[tuple[int, T]], write: Callable[[T], None], sink: Sink, every: int) -> None:
+    """Write items numbered 0, 1, 2, … in number order as they finish (in any order), committing every `every`.
+
+    If the run fails or is interrupted, items that finished out of order are written too before the error
+    goes on, so a rerun never regenerates a row that was done.
+    """
+    held: dict[int, T] = {}
+    following = written = 0
+    try:
+        for number, item in numbered:
+            held[number] = item
+            while following in held:
+                write(held.pop(following))
+                following += 1
+                written += 1
+                if written % every == 0:
+                    sink.commit()
+    finally:
+        for number in sorted(held):
+            write(held.pop(number))
+        sink.commit()

@@ -1,0 +1,49 @@
+"""The tables a run prints on stderr when it ends: where every row went, the engine, a dry run's plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.table import Table
+
+from cai.runs.tally import Tally
+
+
+def summary_grid(title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    return table
+
+
+def where_rows_went(title: str, summary: Tally, written: tuple[str, str]) -> Table:
+    """The accounting every command shares: rows in = already done + written + dropped + quarantined."""
+    table = summary_grid(title)
+    table.add_row("rows in", str(summary.rows_in))
+    if summary.already_done:
+        table.add_row("already done", f"{summary.already_done} (resumed)")
+    table.add_row(written[0], f"{written[1]} → {summary.output}")
+    table.add_row("dropped", counts(summary.dropped))
+    table.add_row("quarantined", counts(summary.quarantined))
+    if summary.dropped or summary.quarantined:
+        table.add_row("rejects file", summary.rejects)
+    return table
+
+
+def counts(by_reason: Mapping[str, int]) -> str:
+    reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(by_reason.items()))
+    return f"{sum(by_reason.values())}" + (f" ({reasons})" if reasons else "")
+
+
+def tokens(summary: Tally) -> str:
+    cached = f" ({summary.prefix_cache_rate:.0%} from the prefix cache)" if summary.prompt_tokens else ""
+    return f"{summary.prompt_tokens} prompt{cached}, {summary.output_tokens} generated"
+
+
+def engine_row(table: Table, summary: Tally) -> None:
+    if summary.dtype:  # a resume with nothing to do loads no engine
+        table.add_row("dtype", f"{summary.dtype}: {summary.dtype_reason}")
+
+
+def rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
