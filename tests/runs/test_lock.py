@@ -78,8 +78,12 @@ def test_two_processes_on_one_output_write_every_row_once(tmp_path: Path) -> Non
     prompts = write_lines(tmp_path / "p.txt", PROMPTS)
     out = tmp_path / "pairs.jsonl"
     args = [str(prompts), "-o", str(out), "--chunk-size", "2"]
-    first = start(args, delay=0.05)
-    time.sleep(0.5)
+    first = start(args, delay=0.3)  # slow enough to still be writing when the second one starts
+    lock_file = tmp_path / "pairs.lock"
+    deadline = time.monotonic() + 60
+    while not (lock_file.exists() and lock_file.read_text().strip() == str(first.pid)):  # first holds the output
+        assert time.monotonic() < deadline and first.poll() is None, "the first process never took the lock"
+        time.sleep(0.01)
     second = start(args, delay=0.05)
     _, second_err = second.communicate(timeout=60)
     _, first_err = first.communicate(timeout=120)

@@ -12,9 +12,8 @@ from rich.text import Text
 
 from cai.console import guarded, stderr_console, write_stats
 from cai.errors import GateFailed, InputError
-from cai.evaluation.prepare import _MODEL, EvalJob, SideOptions
+from cai.evaluation.prepare import EvalJob, EvalJudging, SideOptions
 from cai.evaluation.run import EvalSummary, run_eval
-from cai.io.records import InputFormat
 from cai.options import Suffix, option
 from cai.runs.cli import ConstitutionOption, command, run_command
 from cai.runs.options import Display, EngineOptions, OutputOptions, RowLimits
@@ -23,17 +22,12 @@ from cai.runs.tables import where_rows_went
 
 
 @dataclass(frozen=True)
-class EvalOptions:
-    """The judge, the verdict's tie margin and gate, and what else the eval writes."""
+class EvalOutputs:
+    """The gate, and what else the eval writes."""
 
-    judge_model: str | None = option(None, "--judge-model", "-j", help="The judge. " + _MODEL)
-    principles: int = option(4, min=1, help="Comparison principles per pair (an ensemble).")
-    tie_margin: float = option(0.0, min=0.0, max=1.0, help="A pair whose |margin| is at most this is a tie.")
     min_win_rate: float | None = option(
         None, min=0.0, max=1.0, help="Gate: exit 3 when B's win rate over A (ties half) is below this."
     )
-    chunk_size: int = option(32, min=1, help="Prompts in flight at once; rows flushed every N.")
-    input_format: InputFormat = option("auto", help="auto (by extension, else by content), jsonl or text.")
     report_page: Path | None = option(
         None, "--report", help="Also render `cai report`'s HTML page of the output here (needs -o)."
     )
@@ -45,7 +39,8 @@ def evaluate(
     prompts: Annotated[str, typer.Argument(help="Prompt file: JSONL rows or plain text; - for stdin.")],
     side_a: Annotated[SideOptions, Suffix("a")] = SideOptions(),
     side_b: Annotated[SideOptions, Suffix("b")] = SideOptions(),
-    judging: EvalOptions = EvalOptions(),
+    judging: EvalJudging = EvalJudging(),
+    outputs: EvalOutputs = EvalOutputs(),
     output: OutputOptions = OutputOptions(),
     constitution_name: ConstitutionOption = "harmless",
     engine: EngineOptions = EngineOptions(),
@@ -60,7 +55,7 @@ def evaluate(
     the judge is one of the two models. Output rows are `cai score` pairwise rows (response_a,
     response_b, scores) plus an `eval` object: `cai review sample` and `cai report` read them.
     """
-    report_page = judging.report_page
+    report_page = outputs.report_page
     if report_page is not None and output.output in (None, "-"):
         raise typer.BadParameter("needs -o FILE (the report reads the output file)", param_hint="--report")
     for name, side in (("a", side_a), ("b", side_b)):
@@ -68,25 +63,12 @@ def evaluate(
             raise typer.BadParameter(
                 f"give --model-{name} or --answers-{name}, not both", param_hint=f"--answers-{name}"
             )
-    job = EvalJob(
-        prompts=prompts,
-        a=side_a,
-        b=side_b,
-        judge_model=judging.judge_model,
-        output=output,
-        constitution=constitution_name,
-        principles=judging.principles,
-        tie_margin=judging.tie_margin,
-        chunk_size=judging.chunk_size,
-        engine=engine,
-        input_format=judging.input_format,
-        limits=limits,
-    )
+    job = EvalJob(prompts, side_a, side_b, judging, output, constitution_name, engine, limits)
 
     def work(progress: RichProgress) -> EvalSummary:
         summary = run_eval(job, progress)
-        if judging.stats_json is not None:
-            write_stats(judging.stats_json, {**summary.as_dict(), "figures": summary.figures})
+        if outputs.stats_json is not None:
+            write_stats(outputs.stats_json, {**summary.as_dict(), "figures": summary.figures})
         if report_page is not None and output.output is not None:
             _render(output.output, report_page)
         return summary
@@ -94,8 +76,8 @@ def evaluate(
     summary = run_command(display, work, eval_table)
     if report_page is not None and not display.quiet:
         stderr_console().print(f"page {report_page}", markup=False, soft_wrap=True)
-    if judging.min_win_rate is not None:
-        minimum = judging.min_win_rate
+    if outputs.min_win_rate is not None:
+        minimum = outputs.min_win_rate
         guarded(lambda: _gate(summary, minimum), display.debug)
 
 

@@ -52,18 +52,25 @@ class SideOptions:
 
 
 @dataclass(frozen=True)
+class EvalJudging:
+    """The judge of an eval and how its verdicts count."""
+
+    judge_model: str | None = option(None, "--judge-model", "-j", help="The judge. " + _MODEL)
+    principles: int = option(4, min=1, help="Comparison principles per pair (an ensemble).")
+    tie_margin: float = option(0.0, min=0.0, max=1.0, help="A pair whose |margin| is at most this is a tie.")
+    chunk_size: int = option(32, min=1, help="Prompts in flight at once; rows flushed every N.")
+    input_format: InputFormat = option("auto", help="auto (by extension, else by content), jsonl or text.")
+
+
+@dataclass(frozen=True)
 class EvalJob(Job):
     prompts: str
     a: SideOptions = field(default_factory=SideOptions)
     b: SideOptions = field(default_factory=SideOptions)
-    judge_model: str | None = None
+    judging: EvalJudging = field(default_factory=EvalJudging)
     output: OutputOptions = field(default_factory=OutputOptions)
     constitution: str = "harmless"
-    principles: int = 4
-    tie_margin: float = 0.0
-    chunk_size: int = 32
     engine: EngineOptions = field(default_factory=EngineOptions)
-    input_format: InputFormat = "auto"
     limits: RowLimits = field(default_factory=RowLimits)
 
     @property
@@ -96,7 +103,7 @@ class Side:
         return {"model": self.label, **self.sampling.__dict__}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvalPrepared(Prepared[Item]):
     """A validated eval: the harness's facts, and both sides, the judge and the answer cache's path."""
 
@@ -114,7 +121,7 @@ def prepare(job: EvalJob, loaded: constitution.LoadedConstitution, progress: Pro
     paths = job.paths
     check_paths(job.prompts, paths)
     files = {name: read_answer_file(s.answers, f"--answers-{name}") for name, s in _sides(job) if s.answers}
-    scanned = scan_rows(job.prompts, job.input_format, job.limits.max_row_bytes, validate_eval_prompt)
+    scanned = scan_rows(job.prompts, job.judging.input_format, job.limits.max_row_bytes, validate_eval_prompt)
     check_bad_rows(scanned, job.limits.max_bad_rows)
     resolved: dict[str | None, Role] = {}
 
@@ -125,14 +132,14 @@ def prepare(job: EvalJob, loaded: constitution.LoadedConstitution, progress: Pro
 
     defaults = loaded.constitution.defaults
     a, b = (_side(name, s, files.get(name), role, defaults) for name, s in _sides(job))
-    judge_role = role(job.judge_model)
+    judge_role = role(job.judging.judge_model)
     judge = Side("judge", judge_role.label, judge_role)
     parameters = {
         "constitution": {"name": loaded.constitution.name, "sha256": loaded.sha256},
         "a": a.parameters(),
         "b": b.parameters(),
-        "judge": {"model": judge.label, "principles": job.principles, "judge_format": JUDGE_FORMAT},
-        "tie_margin": job.tie_margin,
+        "judge": {"model": judge.label, "principles": job.judging.principles, "judge_format": JUDGE_FORMAT},
+        "tie_margin": job.judging.tie_margin,
         "eval_format": EVAL_FORMAT_VERSION,
     }
     run_key = fingerprint(parameters)
@@ -157,7 +164,7 @@ def prepare(job: EvalJob, loaded: constitution.LoadedConstitution, progress: Pro
         a=a,
         b=b,
         judge=judge,
-        judge_settings=JudgeSettings(principles=job.principles),
+        judge_settings=JudgeSettings(principles=job.judging.principles),
         stamp={"model": judge.label, "constitution": parameters["constitution"]},
         warnings=_self_preference(a, b, judge),
     )

@@ -89,7 +89,15 @@ def _work(context: Context[EvalPrepared, EvalSummary], written: list[dict[str, A
                 assert side.role is not None and side.sampling is not None
                 engine = context.engines.use(side.role)
                 stage = f"answer_{side.name}"
-                generate(missing[side.name], side.sampling, engine, stage, cache, run.job.chunk_size, context.on_stage)
+                generate(
+                    missing[side.name],
+                    side.sampling,
+                    engine,
+                    stage,
+                    cache,
+                    run.job.judging.chunk_size,
+                    context.on_stage,
+                )
                 summary.generated[side.name] += len(missing[side.name])
         _judge(context, cache, written)
     finally:
@@ -103,7 +111,7 @@ def _judge(context: Context[EvalPrepared, EvalSummary], cache: AnswerCache, writ
     assert run.judge.role is not None
     engine = context.engines.use(run.judge.role)
     judge_run = JudgeRun(
-        run.loaded.constitution, run.judge_settings, (run.a.info, run.b.info), run.stamp, run.job.tie_margin
+        run.loaded.constitution, run.judge_settings, (run.a.info, run.b.info), run.stamp, run.job.judging.tie_margin
     )
 
     def write(judgement: Judgement) -> None:
@@ -117,7 +125,7 @@ def _judge(context: Context[EvalPrepared, EvalSummary], cache: AnswerCache, writ
         elif judgement.reject is not None:
             context.sink.reject(judgement.reject)
 
-    judge_all(judge_run, work, engine, run.job.chunk_size, context.on_stage, write, context.sink)
+    judge_all(judge_run, work, engine, run.job.judging.chunk_size, context.on_stage, write, context.sink)
 
 
 def _missing(side: Side, todo: Sequence[Item], cache: AnswerCache) -> list[tuple[Item, str]]:

@@ -9,7 +9,7 @@ from cai.engines.protocol import Message, TokenCounter
 from cai.judge.pairwise import JudgeSettings, PairTask, pair_reads
 from cai.revise.rounds import Record, sample_principles
 from cai.revise.run import ReviseJob, RevisePrepared, prepare
-from cai.runs.dryrun import DryRun, Pass, counted, counter_for
+from cai.runs.dryrun import DryRun, Pass, counted, planned
 from cai.runs.progress import Progress
 
 Prompts = Iterator[tuple[Sequence[Message], bool]]
@@ -18,11 +18,7 @@ Prompts = Iterator[tuple[Sequence[Message], bool]]
 def plan_revise(job: ReviseJob, progress: Progress) -> DryRun:
     """What `cai revise` would do with these options; no engine is built and no file changes."""
     run = prepare(job, progress, dry_run=True)
-    plan = DryRun.of(run)
-    plan.bad_rows = run.bad_rows
-    counter, plan.tokens = counter_for(run.role)
-    plan.passes = passes(run, counter)
-    return plan
+    return planned(run, lambda counter: passes(run, counter))
 
 
 def passes(run: RevisePrepared, counter: TokenCounter | None) -> list[Pass]:

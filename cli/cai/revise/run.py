@@ -16,7 +16,6 @@ from cai import constitution
 from cai.engines.events import Report
 from cai.engines.flows import drive
 from cai.engines.protocol import Engine
-from cai.errors import InputError
 from cai.io.keys import fingerprint, record_key
 from cai.io.records import PromptRow, Reject, Scan
 from cai.io.revised import OutputFormat, Provenance, key_of, row_maker
@@ -26,9 +25,8 @@ from cai.judge.pairwise import JudgeSettings, PairwiseJudge
 from cai.revise.judged import JudgedRecord, destination, record_flow
 from cai.revise.rounds import Record, ReviseRunner, ReviseSettings
 from cai.runs import harness
-from cai.runs.checks import bad_rows_problem, check_paths
-from cai.runs.engines import Role, resolve_role
-from cai.runs.harness import Context, Prepared, commit_in_order
+from cai.runs.engines import Role
+from cai.runs.harness import Context, Prepared, commit_in_order, read_basis
 from cai.runs.ledger import OutputPaths, read_resume
 from cai.runs.options import EngineOptions, Job, OutputOptions, RowLimits, SamplingOptions
 from cai.runs.progress import Progress
@@ -73,14 +71,12 @@ class Summary(Tally):
         return self.pairs_out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RevisePrepared(Prepared[Record]):
     """A validated revise run: the harness's facts, and revise's own."""
 
     job: ReviseJob
     settings: ReviseSettings
-    role: Role
-    bad_rows: str | None = None  # a dry run's: the input has more bad rows than --max-bad-rows
 
 
 def run_revise(job: ReviseJob, progress: Progress) -> Summary:
@@ -99,16 +95,10 @@ def prepare(
     A dry run changes no file and reports too many bad rows in `bad_rows` instead of stopping. The Python
     API passes rows it already read (`scanned`) and the engine it was given (`role`).
     """
-    loaded = constitution.load(job.constitution)
+    read = lambda: read_prompts(job.prompts, job.source, job.limits.max_row_bytes)  # noqa: E731
+    basis = read_basis(job, job.prompts, read, progress.note, dry_run, scanned, role)
+    loaded, paths, scanned, role = basis.loaded, basis.paths, basis.scanned, basis.role
     settings = _settings(job, loaded.constitution.defaults)
-    paths = job.paths
-    if scanned is None:
-        check_paths(job.prompts, paths)
-        scanned = read_prompts(job.prompts, job.source, job.limits.max_row_bytes)
-    bad_rows = bad_rows_problem(scanned, job.limits.max_bad_rows)
-    if bad_rows is not None and not dry_run:
-        raise InputError(bad_rows)
-    role = role or resolve_role(job.model, job.engine, progress.note)
     parameters = _parameters(loaded, role.label, settings, job.judge, job.min_margin)
     run_key = fingerprint(parameters)  # without the format: a row's key names its content, not its shape
     parameters["format"] = job.output_format
@@ -127,12 +117,13 @@ def prepare(
         job=job,
         settings=settings,
         role=role,
-        bad_rows=bad_rows,
+        bad_rows=basis.bad_rows,
     )
 
 
 def _generate(context: Context[RevisePrepared, Summary]) -> None:
     run, summary, sink = context.prepared, context.summary, context.sink
+    assert run.role is not None
     engine = context.engines.use(run.role)
     context.progress.begin(_totals(run.todo, run.settings, judged=run.job.judge is not None))
 

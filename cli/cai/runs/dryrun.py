@@ -10,7 +10,7 @@ whose prompts contain text the model has yet to generate is counted without that
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +98,16 @@ def counted(name: str, prompts: Iterable[tuple[Sequence[Message], bool]], counte
         if counter is not None:
             tokens += counter.prompt_tokens(messages)
     return Pass(name, requests, tokens if counter is not None else None, exact)
+
+
+def planned(prepared: Prepared[Any], passes: Callable[[TokenCounter | None], list[Pass]]) -> DryRun:
+    """A dry run's plan: where every row would go, and the passes counted with the model's tokenizer."""
+    assert prepared.role is not None
+    plan = DryRun.of(prepared)
+    plan.bad_rows = prepared.bad_rows
+    counter, plan.tokens = counter_for(prepared.role)
+    plan.passes = passes(counter)
+    return plan
 
 
 def counter_for(role: Role) -> tuple[TokenCounter | None, str]:

@@ -15,27 +15,31 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from cai import constitution
 from cai.constitution import LoadedConstitution
 from cai.engines.events import StageDone
+from cai.errors import InputError
 from cai.io.jsonl import JsonlWriter
-from cai.io.records import Keyed, Reject
+from cai.io.records import Keyed, Reject, Scan
 from cai.runs import lock
-from cai.runs.checks import check_output
-from cai.runs.engines import Engines
+from cai.runs.checks import bad_rows_problem, check_output, check_paths
+from cai.runs.engines import Engines, Role, resolve_role
 from cai.runs.ledger import OutputPaths, Resume, finished
 from cai.runs.manifest import Manifest
+from cai.runs.options import EngineOptions, RowLimits
 from cai.runs.progress import Progress
 from cai.runs.tally import Tally
 
 K = TypeVar("K", bound=Keyed)
+R = TypeVar("R")
 P = TypeVar("P", bound="Prepared[Any]")
 S = TypeVar("S", bound=Tally)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Prepared(Generic[K]):
     """A validated run: what the harness needs of everything a command decided before any model work."""
 
@@ -48,6 +52,60 @@ class Prepared(Generic[K]):
     resume: Resume[K]
     todo: list[K]
     new_rejects: list[Reject]
+    role: Role | None = None  # a one-model command's engine (eval has one per side)
+    bad_rows: str | None = None  # a dry run's: the input has more bad rows than --max-bad-rows
+
+
+class OneModelJob(Protocol):
+    """What the harness reads of a one-model command's job (revise, score)."""
+
+    @property
+    def constitution(self) -> str: ...
+
+    @property
+    def model(self) -> str | None: ...
+
+    @property
+    def engine(self) -> EngineOptions: ...
+
+    @property
+    def limits(self) -> RowLimits: ...
+
+    @property
+    def paths(self) -> OutputPaths: ...
+
+
+@dataclass(frozen=True)
+class Basis(Generic[R]):
+    """What a one-model command knows once its input is read, before its rows are keyed and resumed."""
+
+    loaded: LoadedConstitution
+    paths: OutputPaths
+    scanned: Scan[R]
+    role: Role
+    bad_rows: str | None
+
+
+def read_basis(
+    job: OneModelJob,
+    source: str,
+    read: Callable[[], Scan[R]],
+    note: Callable[[str], None],
+    dry_run: bool = False,
+    scanned: Scan[R] | None = None,
+    role: Role | None = None,
+) -> Basis[R]:
+    """Constitution, output paths, every input row (read by `read`, or `scanned` from the Python API), the
+    engine's role: all checked before any model work. Too many bad rows stop a run (a dry run reports them)."""
+    loaded = constitution.load(job.constitution)
+    paths = job.paths
+    if scanned is None:
+        check_paths(source, paths)
+        scanned = read()
+    bad_rows = bad_rows_problem(scanned, job.limits.max_bad_rows)
+    if bad_rows is not None and not dry_run:
+        raise InputError(bad_rows)
+    return Basis(loaded, paths, scanned, role or resolve_role(job.model, job.engine, note), bad_rows)
 
 
 class Sink:

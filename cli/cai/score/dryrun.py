@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from cai.constitution import Constitution
-from cai.engines.protocol import Message
+from cai.engines.protocol import Message, TokenCounter
 from cai.io.keys import pair_key
 from cai.io.scored import Scored
 from cai.judge.pairwise import JudgeSettings, PairTask, pair_reads, sample_comparisons
 from cai.judge.pointwise import PointwiseScorer, rubric_question
-from cai.runs.dryrun import DryRun, counted, counter_for
+from cai.runs.dryrun import DryRun, Pass, counted, planned
 from cai.runs.progress import Progress
 from cai.score.run import ScoreJob, prepare_score
 
@@ -25,15 +25,15 @@ Prompts = Iterator[tuple[Sequence[Message], bool]]
 def plan_score(job: ScoreJob, progress: Progress) -> DryRun:
     """What `cai score` would do with these options; no engine is built and no file changes."""
     run = prepare_score(job, progress, dry_run=True)
-    plan = DryRun.of(run)
-    plan.bad_rows = run.bad_rows
-    counter, plan.tokens = counter_for(run.role)
     rules, settings, todo = run.loaded.constitution, job.judge, run.todo
-    plan.passes = [counted("rubric", _rubrics(rules, settings.principles, todo), counter)]
-    if settings.cot:
-        plan.passes.append(counted("reasoning", _pairs(rules, settings, todo, reasoning=True), counter))
-    plan.passes.append(counted("judge", _pairs(rules, settings, todo, reasoning=False), counter))
-    return plan
+
+    def passes(counter: TokenCounter | None) -> list[Pass]:
+        counted_passes = [counted("rubric", _rubrics(rules, settings.principles, todo), counter)]
+        if settings.cot:
+            counted_passes.append(counted("reasoning", _pairs(rules, settings, todo, reasoning=True), counter))
+        return [*counted_passes, counted("judge", _pairs(rules, settings, todo, reasoning=False), counter)]
+
+    return planned(run, passes)
 
 
 def _rubrics(rules: Constitution, principles: int, todo: Sequence[Scored]) -> Prompts:

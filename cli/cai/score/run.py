@@ -17,7 +17,6 @@ from cai import constitution
 from cai.engines.events import Report
 from cai.engines.flows import drive
 from cai.engines.protocol import Engine
-from cai.errors import InputError
 from cai.io.keys import fingerprint, record_key
 from cai.io.records import Reject, Scan
 from cai.io.scored import Mode, Scored, ScoreRow, key_of, read_score_row, scored_row
@@ -26,9 +25,8 @@ from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings, PairwiseJudge
 from cai.judge.pointwise import PointwiseScorer
 from cai.runs import harness
-from cai.runs.checks import bad_rows_problem, check_paths
-from cai.runs.engines import Role, resolve_role
-from cai.runs.harness import Context, Prepared, commit_in_order
+from cai.runs.engines import Role
+from cai.runs.harness import Context, Prepared, commit_in_order, read_basis
 from cai.runs.ledger import OutputPaths, read_resume
 from cai.runs.options import EngineOptions, Job, OutputOptions, RowLimits
 from cai.runs.progress import Progress
@@ -87,13 +85,11 @@ class ScoreSummary(Tally):
         return {**super().as_dict(), "reliability": self.reliability()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScorePrepared(Prepared[Scored]):
     """A validated `cai score` run: the harness's facts, and score's own."""
 
     job: ScoreJob
-    role: Role
-    bad_rows: str | None = None  # a dry run's: the input has more bad rows than --max-bad-rows
 
 
 def run_score(job: ScoreJob, progress: Progress) -> ScoreSummary:
@@ -111,15 +107,9 @@ def prepare_score(
 
     The Python API passes rows it already read (`scanned`) and the engine it was given (`role`).
     """
-    loaded = constitution.load(job.constitution)
-    paths = job.paths
-    if scanned is None:
-        check_paths(job.rows, paths)
-        scanned = read_rows(job.rows, job.row_reader, job.split, job.limits.max_row_bytes)
-    bad_rows = bad_rows_problem(scanned, job.limits.max_bad_rows)
-    if bad_rows is not None and not dry_run:
-        raise InputError(bad_rows)
-    role = role or resolve_role(job.model, job.engine, progress.note)
+    read = lambda: read_rows(job.rows, job.row_reader, job.split, job.limits.max_row_bytes)  # noqa: E731
+    basis = read_basis(job, job.rows, read, progress.note, dry_run, scanned, role)
+    loaded, paths, scanned, role = basis.loaded, basis.paths, basis.scanned, basis.role
     parameters = _parameters(job, loaded, role.label)
     run_key = fingerprint(parameters)
     items = [Scored(line, row, record_key(row.data, run_key, "wrapped")) for line, row in scanned.rows]
@@ -136,7 +126,7 @@ def prepare_score(
         new_rejects=sorted(resume.new_rejects, key=lambda entry: entry.line),
         job=job,
         role=role,
-        bad_rows=bad_rows,
+        bad_rows=basis.bad_rows,
     )
 
 
@@ -160,6 +150,7 @@ def _parameters(job: ScoreJob, loaded: constitution.LoadedConstitution, model_la
 def _score_all(context: Context[ScorePrepared, ScoreSummary]) -> None:
     """Every row's scores, or its reject, written in input order."""
     run, summary, sink = context.prepared, context.summary, context.sink
+    assert run.role is not None
     engine = context.engines.use(run.role)
     kinds = ("pointwise", "pairwise", "rank")
     context.progress.begin({kind: sum(item.row.kind == kind for item in run.todo) for kind in kinds})
