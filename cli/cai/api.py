@@ -31,7 +31,8 @@ from cai.engines.events import StageDone
 from cai.engines.protocol import Engine, Generation, Message, Request
 from cai.engines.registry import EngineFactory, register_engine
 from cai.io.jsonl import JsonlWriter
-from cai.io.records import Reject, scan_objects, validate_prompt_row
+from cai.io.lines import scan_objects
+from cai.io.records import Reject, validate_prompt_row
 from cai.judge.pairwise import JudgeSettings
 from cai.revise.run import ReviseJob, Summary, prepare, revised
 from cai.runs.engines import Role, resolve_model

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from cai.errors import InputError
+from cai.errors import InputError, format_location
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
@@ -198,11 +198,3 @@ def json_schema_text() -> str:
 def schema_path() -> Path | None:
     """The committed schema file of this install (wheel or checkout), for modelines to point at."""
     return next((d / SCHEMA_FILE for d in builtin_dirs() if (d / SCHEMA_FILE).is_file()), None)
-
-
-def format_location(location: tuple[int | str, ...]) -> str:
-    """Pydantic's ('principles', 3, 'revision_request') as principles[3].revision_request."""
-    text = ""
-    for part in location:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"

@@ -30,3 +30,11 @@ class GateFailed(CaiError):
     """The data failed a quality gate the user set (--min-agreement, --max NAME=VALUE, ...)."""
 
     exit_code = EXIT_GATE
+
+
+def format_location(location: tuple[int | str, ...]) -> str:
+    """Pydantic's ('principles', 3, 'revision_request') as principles[3].revision_request."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"

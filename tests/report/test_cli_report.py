@@ -174,14 +174,14 @@ def test_agreement_file_missing_a_figure(pairs: Path, tmp_path: Path) -> None:
 
 def _bad_inputs(tmp_path: Path, pairs: Path) -> dict[str, tuple[list[str], str]]:
     scored = write_rows(tmp_path / "scored.jsonl", [score_row("a", "b", 0.6)])
-    unknown = write_rows(tmp_path / "unknown.jsonl", [{"prompt": "p", "chosen": "a", "rejected": "b"}])
+    unknown = write_rows(tmp_path / "unknown.jsonl", [{"prompt": "p", "text": "not a pair"}])
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")
     broken = tmp_path / "broken.jsonl"
     broken.write_text(pairs.read_text().splitlines()[0] + "\n{not json\n")
     bad_verdict = write_rows(tmp_path / "verdict.jsonl", [revise_row("p", "a", "b", {"p_a": 2})])
     return {
-        "unknown shape": ([str(unknown)], f"{unknown}:1: unknown row shape: expected a row written by `cai revise`"),
+        "unknown shape": ([str(unknown)], f"{unknown}:1: not a preference pair: expected chosen/rejected"),
         "mixed files": (
             [str(pairs), str(scored)],
             f"{scored}:1: a `cai score` row, but {pairs}:1 is a `cai revise` row",

@@ -41,7 +41,9 @@ def verdict(p_a: float, consistent: bool, principle: str, **entry: Any) -> dict[
 
 
 def score_row(index: int, p_a: float, kind: str = "pairwise", consistent: bool = False) -> dict[str, Any]:
-    """A `cai score` row with string chosen/rejected."""
+    """A `cai score` row with string chosen/rejected (a ranked row: two responses, best against worst)."""
+    judged = verdict(p_a, consistent, "honesty")
+    ranked = {"best": 0, "worst": 1, "pairs": [{"a": 0, "b": 1, **judged}]} if kind == "rank" else judged
     return {
         "id": f"s{index}",
         "prompt": f"Prompt {index}",
@@ -52,7 +54,7 @@ def score_row(index: int, p_a: float, kind: str = "pairwise", consistent: bool =
             "kind": kind,
             "model": "m",
             "constitution": {"name": "harmless", "sha256": "0"},
-            **verdict(p_a, consistent, "honesty"),
+            **ranked,
             "agrees_with_label": p_a > 0.5,
         },
     }

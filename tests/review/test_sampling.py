@@ -38,11 +38,11 @@ def test_every_shape_is_read_and_rank_and_pointwise_rows_are_counted(tmp_path: P
     ("row", "expected"),
     [
         ("{not json", "bad.jsonl:2: invalid JSON"),
-        ('["a list"]', "bad.jsonl:2: row: expected a JSON object"),
+        ('["a list"]', "bad.jsonl:2: expected a JSON object"),
         ('{"prompt": "p", "chosen": "x"}', "bad.jsonl:2: rejected: field required"),
         (
             '{"prompt": "p", "chosen": "x", "rejected": "y", "cai": {"judge": {"p_a": 1.5}}}',
-            "bad.jsonl:2: p_a: expected a probability",
+            "bad.jsonl:2: cai.judge: expected a pairwise verdict with p_a",
         ),
     ],
 )

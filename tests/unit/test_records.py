@@ -10,7 +10,8 @@ import pytest
 
 from cai.errors import InputError
 from cai.io.keys import record_key
-from cai.io.records import MAX_ROW_BYTES, PromptRow, Scan, scan_rows, validate_prompt_row
+from cai.io.lines import scan_rows
+from cai.io.records import MAX_ROW_BYTES, PromptRow, Scan, validate_prompt_row
 from tests.poison import POISON
 
 

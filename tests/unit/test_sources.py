@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from cai.app import app
 from cai.errors import InputError
+from cai.io.hh import labelled_pair, prompt_row, split_transcript
 from cai.io.keys import record_key
 from cai.io.records import BadRow
 from cai.io.sources import SourceOptions, detect, read_prompts
-from cai.io.sources.hh import labelled_pair, prompt_row, split_transcript
 from tests.conftest import write_lines
 from tests.fakes import ScriptedEngine
 

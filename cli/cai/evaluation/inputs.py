@@ -14,8 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cai.constitution import format_location
-from cai.errors import InputError
+from cai.errors import InputError, format_location
 from cai.io.records import BadRow, PromptForm
 from cai.io.records import Item as Items
 

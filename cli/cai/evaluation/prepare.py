@@ -17,7 +17,8 @@ from cai.evaluation.answers import Sampling, answer_key
 from cai.evaluation.inputs import AnswerFile, Item, read_answer_file, validate_eval_prompt
 from cai.evaluation.rows import SideInfo
 from cai.io.keys import fingerprint, record_key
-from cai.io.records import InputFormat, Reject, scan_rows
+from cai.io.lines import InputFormat, scan_rows
+from cai.io.records import Reject
 from cai.io.scored import key_of
 from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings

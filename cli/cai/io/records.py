@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, Generic, Literal, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cai.constitution import format_location
-from cai.errors import InputError
+from cai.errors import format_location
 
-InputFormat = Literal["auto", "jsonl", "text"]
 MAX_ROW_BYTES = 1_000_000
 RAW_SHOWN = 500
 
@@ -143,40 +138,12 @@ class Scan(Generic[T]):
     def lines(self) -> int:
         return len(self.rows) + len(self.rejects)
 
-
-def scan_rows(
-    source: str, input_format: InputFormat, max_row_bytes: int, validate: Callable[[dict[str, Any]], T]
-) -> Scan[T]:
-    """Read every non-blank line; `validate` turns a JSON object into a row or raises BadRow."""
-    label = "<stdin>" if source == "-" else source
-    result: Scan[T] = Scan(label)
-    kind: str | None = None if input_format == "auto" else input_format
-    with _open(source) as handle:
-        for number, raw in _raw_lines(handle):
-            if kind is None:
-                kind = _detect_format(source, raw)
-            try:
-                result.rows.append((number, parse_line(raw, kind, max_row_bytes, validate)))
-            except BadRow as bad:
-                result.rejects.append(reject(number, raw, bad.reason, bad.detail))
-    if not result.lines:
-        raise InputError(f"{label} has no prompts")
-    return result
-
-
-def scan_objects(rows: Iterable[dict[str, Any] | str], validate: Callable[[dict[str, Any]], T]) -> Scan[T]:
-    """Rows given as Python objects (a string is a prompt), numbered from 1, validated as file rows are."""
-    result: Scan[T] = Scan("<rows>")
-    for number, row in enumerate(rows, start=1):
-        data = {"prompt": row} if isinstance(row, str) else row
-        raw = json.dumps(data, ensure_ascii=False, default=str).encode()
-        try:
-            if not isinstance(data, dict):
-                raise BadRow("not_object", f"expected a dict or a string, got {type(data).__name__}")
-            result.rows.append((number, validate(data)))
-        except BadRow as bad:
-            result.rejects.append(reject(number, raw, bad.reason, bad.detail))
-    return result
+    def add(self, numbered: Iterable[tuple[int, T | Reject]]) -> None:
+        for number, row in numbered:
+            if isinstance(row, Reject):
+                self.rejects.append(row)
+            else:
+                self.rows.append((number, row))
 
 
 def reject(line: int, raw: bytes, reason: str, detail: str) -> Reject:
@@ -187,28 +154,6 @@ def reject(line: int, raw: bytes, reason: str, detail: str) -> Reject:
 def truncate(raw: bytes) -> str:
     text = raw[: RAW_SHOWN * 4].decode("utf-8", errors="replace")
     return text if len(text) <= RAW_SHOWN else text[:RAW_SHOWN] + "…"
-
-
-def parse_line(raw: bytes, kind: str, max_row_bytes: int, validate: Callable[[dict[str, Any]], T]) -> T:
-    if len(raw) > max_row_bytes:
-        raise BadRow("too_large", f"row is {len(raw)} bytes; the limit is {max_row_bytes} (--max-row-bytes)")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRow("invalid_utf8", f"not UTF-8 ({exc.reason} at byte {exc.start} of the line)") from None
-    if kind == "text":
-        return validate({"prompt": text.strip()})
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadRow("invalid_json", f"invalid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(data, dict):
-        raise BadRow("not_object", f'expected a JSON object like {{"prompt": "..."}}, got {type(data).__name__}')
-    try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadRow("lone_surrogate", "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape)") from None
-    return validate(data)
 
 
 def validate_prompt_row(data: dict[str, Any]) -> PromptRow:
@@ -252,41 +197,6 @@ def split_duplicates(items: Sequence[KeyedT]) -> tuple[list[KeyedT], list[Reject
             first_line[item.key] = item.line
             unique.append(item)
     return unique, duplicates
-
-
-@contextmanager
-def _open(source: str) -> Iterator[BinaryIO]:
-    """stdin's bytes or a file's, with the errors a user can act on."""
-    if source == "-":
-        yield sys.stdin.buffer
-        return
-    try:
-        handle = Path(source).open("rb")  # noqa: SIM115 (closed by the `with` below, after the errors)
-    except FileNotFoundError:
-        raise InputError(f"prompt file not found: {source}") from None
-    except IsADirectoryError:
-        raise InputError(f"{source} is a folder; pass a .jsonl or .txt file") from None
-    with handle:
-        yield handle
-
-
-def _raw_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    """Non-blank lines as bytes, numbered from 1; a UTF-8 BOM and CR before LF are dropped."""
-    for number, line in enumerate(handle, start=1):
-        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        line = line.rstrip(b"\n").rstrip(b"\r")
-        if line.strip():
-            yield number, line
-
-
-def _detect_format(source: str, first_line: bytes) -> Literal["jsonl", "text"]:
-    suffix = Path(source).suffix.lower()
-    if suffix in {".jsonl", ".json", ".ndjson"}:
-        return "jsonl"
-    if suffix == ".txt":
-        return "text"
-    return "jsonl" if first_line.lstrip().startswith(b"{") else "text"
 
 
 def _describe(error: Any) -> str:

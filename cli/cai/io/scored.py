@@ -22,8 +22,8 @@ from typing import Any, Literal
 from pydantic import TypeAdapter, ValidationError
 
 from cai.engines.protocol import Message
+from cai.io import hh
 from cai.io.records import BadRow, ChatMessage, Item
-from cai.io.sources import hh
 
 Kind = Literal["pointwise", "pairwise", "rank"]
 Mode = Literal["auto", "pointwise", "pairwise", "ranked"]

@@ -16,7 +16,7 @@ from statistics import fmean
 from typing import Any
 
 from cai.report import stats
-from cai.report.measure import Pair
+from cai.report.measured import Pair
 from cai.report.signals import REPEAT_FLAG
 
 Number = float | int | None

@@ -8,15 +8,17 @@ and datasets load only when such an input is read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from cai.errors import InputError
-from cai.io.records import MAX_ROW_BYTES, InputFormat, PromptRow, Scan, scan_rows, validate_prompt_row
-from cai.io.sources import hh
-from cai.io.sources.columns import PromptColumns, scan_table
+from cai.io import hh
+from cai.io.lines import InputFormat, iter_lines, label_of, scan_rows
+from cai.io.pairs import Pair, Pointwise, read_pair
+from cai.io.records import MAX_ROW_BYTES, PromptRow, Reject, Scan, validate_prompt_row
+from cai.io.sources.columns import PromptColumns, iter_table, scan_table
 from cai.io.sources.hfdisk import dataset_table, is_dataset_folder
 from cai.io.sources.table import Table, csv_table, parquet_table
 from cai.options import option
@@ -25,6 +27,7 @@ SourceFormat = Literal["auto", "jsonl", "text", "hh", "csv", "parquet", "hf"]
 SOURCE_FORMATS: tuple[str, ...] = get_args(SourceFormat)
 Container = Literal["lines", "jsonl", "text", "csv", "parquet", "hf"]
 TABLES = ("csv", "parquet", "hf")
+T = TypeVar("T")
 
 
 def split_option() -> Any:
@@ -71,17 +74,25 @@ def read_prompts(source: str, options: SourceOptions, max_row_bytes: int = MAX_R
     return scan_rows(source, line_format, max_row_bytes, _row_validator(options))
 
 
-def read_rows(
-    source: str, validate: Callable[[dict[str, Any]], Any], split: str | None, max_row_bytes: int
-) -> Scan[Any]:
-    """Every row of a `cai score` source: JSONL lines, or table rows with their columns as fields."""
+def read_rows(source: str, validate: Callable[[dict[str, Any]], T], split: str | None, max_row_bytes: int) -> Scan[T]:
+    """Every row of a source whose fields are the row's (what `cai score` reads): validated or quarantined."""
+    result: Scan[T] = Scan(label_of(source))
+    result.add(iter_rows(source, validate, split, max_row_bytes))
+    if not result.lines:
+        raise InputError(f"{result.label} has no rows")
+    return result
+
+
+def iter_rows(
+    source: str, validate: Callable[[dict[str, Any]], T], split: str | None = None, max_row_bytes: int = MAX_ROW_BYTES
+) -> Iterator[tuple[int, T | Reject]]:
+    """Each row of JSONL lines or a table (its columns as fields), one at a time: a validated row or its Reject."""
     container = detect(source, "auto")
     if split is not None and container != "hf":
         raise InputError("--split is for Hugging Face dataset folders (save_to_disk) only")
     if container in TABLES:
-        table = open_table(source, container, split, max_row_bytes)
-        return scan_table(table, None, validate, max_row_bytes)
-    return scan_rows(source, "jsonl", max_row_bytes, validate)
+        return iter_table(open_table(source, container, split, max_row_bytes), None, validate, max_row_bytes)
+    return iter_lines(source, "jsonl", max_row_bytes, validate)
 
 
 def detect(source: str, requested: SourceFormat) -> Container:
@@ -146,3 +157,13 @@ def _starts_with(path: Path, magic: bytes) -> bool:
             return handle.read(len(magic)) == magic
     except OSError:
         return False
+
+
+def read_pairs(source: str, split: str | None = None) -> Iterator[Pair | Pointwise | Reject]:
+    """Each row of a JSONL file (or -), CSV, Parquet or dataset folder, one at a time: a pair (its `line` set)
+    or the Reject saying why the row is not one."""
+    label = label_of(source)
+    for number, item in iter_rows(source, read_pair, split):
+        if not isinstance(item, Reject):
+            item.line, item.where = number, f"{label}:{number}"
+        yield item

@@ -2,20 +2,20 @@
 
 A cell that is empty (or null) counts as absent. For `cai revise` the prompt column holds text (a
 prompt) or a list of chat turns (messages); a table without that column but with `chosen`/`rejected`
-columns is read as hh-rlhf transcripts (cai.io.sources.hh). Every row is numbered; a bad one becomes a
+columns is read as hh-rlhf transcripts (cai.io.hh). Every row is numbered; a bad one becomes a
 Reject naming the column, like a bad JSONL line.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cai.errors import InputError
-from cai.io.records import BadRow, PromptRow, Scan, reject, validate_prompt_row
-from cai.io.sources import hh
+from cai.io import hh
+from cai.io.records import BadRow, PromptRow, Reject, Scan, reject, validate_prompt_row
 from cai.io.sources.table import Broken, Cells, Table
 
 T = TypeVar("T")
@@ -86,21 +86,28 @@ def scan_table(
 ) -> Scan[T]:
     """Every row of the table validated, or quarantined with its row number and reason."""
     result: Scan[T] = Scan(table.label)
+    result.add(iter_table(table, columns, validate, max_row_bytes))
+    if not result.lines:
+        raise InputError(f"{table.label} has no rows")
+    return result
+
+
+def iter_table(
+    table: Table, columns: Sequence[str] | None, validate: Callable[[Cells], T], max_row_bytes: int
+) -> Iterator[tuple[int, T | Reject]]:
+    """Each row of the table, numbered as the user finds it, as a validated row or its Reject."""
     for number, row in table.rows(columns):
         if isinstance(row, Broken):
-            result.rejects.append(reject(number, row.raw, row.bad.reason, row.bad.detail))
+            yield number, reject(number, row.raw, row.bad.reason, row.bad.detail)
             continue
         cells = present(row)
         raw = json.dumps(cells, ensure_ascii=False, default=str).encode("utf-8", "surrogateescape")
         try:
             if len(raw) > max_row_bytes:
                 raise BadRow("too_large", f"row is {len(raw)} bytes; the limit is {max_row_bytes} (--max-row-bytes)")
-            result.rows.append((number, validate(cells)))
+            yield number, validate(cells)
         except BadRow as bad:
-            result.rejects.append(reject(number, raw, bad.reason, bad.detail))
-    if not result.lines:
-        raise InputError(f"{table.label} has no rows")
-    return result
+            yield number, reject(number, raw, bad.reason, bad.detail)
 
 
 def present(cells: Cells) -> Cells:
