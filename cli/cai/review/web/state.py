@@ -12,6 +12,7 @@ reviewer alone sees exactly the order the terminal would show. No web code here:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -103,11 +104,12 @@ class Assignment:
         return claim
 
     def progress(self, reviewer: str) -> Progress:
-        counted = [sum(1 for labels in self.labels.values() if labels.get(key, "skip") != "skip") for key in self.keys]
+        """Counted over the labels given, not over items × reviewers: it runs under the server's lock on every page."""
+        counted = Counter(key for labels in self.labels.values() for key, label in labels.items() if label != "skip")
         return Progress(
             mine=len(self.labels.get(reviewer, {})),
             items=len(self.keys),
-            complete=sum(1 for index, count in enumerate(counted) if count >= self.need(index)),
+            complete=sum(1 for key, count in counted.items() if count >= self.need(self.position[key])),
             labels=sum(len(labels) for labels in self.labels.values()),
             reviewers=sum(1 for labels in self.labels.values() if labels),
             shared=sum(self.shared),
