@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(STAMP)
 
-# Debian packages only the tests need (`make demo` skips them): Chromium renders `cai report`'s page, tmux runs `cai review label`.
+# Debian packages only the tests need (`make demo` skips them): Chromium renders `cai report`'s page and `cai review serve`'s, tmux runs `cai review label`.
 system:
 	@command -v chromium >/dev/null && command -v tmux >/dev/null || \
 		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium tmux; }

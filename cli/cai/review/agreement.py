@@ -54,6 +54,11 @@ def agreement_figures(review_path: Path, label_paths: Sequence[Path] = ()) -> di
     """Every figure for a review file and its labels (default: every labels file beside the review file)."""
     items = read_review(review_path)
     labels = collect_labels(items, list(label_paths) or default_label_files(review_path))
+    return figures_for(review_path, items, labels)
+
+
+def figures_for(review_path: Path, items: Sequence[ReviewItem], labels: Labels) -> dict[str, Any]:
+    """The figures from labels already read (`cai review serve` reads them while no label is being written)."""
     reviewed = _reviewed(items, labels.by_reviewer)
     result: dict[str, Any] = {
         "review": str(review_path),

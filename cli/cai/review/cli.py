@@ -20,8 +20,9 @@ from cai.console import guarded, stderr_console
 from cai.errors import GateFailed, InputError
 
 review_app = typer.Typer(
-    help="Human review of judged pairs: `sample` a stratified blind sample, `label` it in a terminal UI, "
-    "measure judge–human `agreement`. Exit codes: 0 success, 2 bad input, 3 a gate of `agreement` failed.",
+    help="Human review of judged pairs: `sample` a stratified blind sample, `label` it in a terminal UI "
+    "(or `serve` it to reviewers' browsers), measure judge–human `agreement`. "
+    "Exit codes: 0 success, 2 bad input, 3 a gate of `agreement` failed.",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
@@ -99,6 +100,40 @@ def label(
             store.close()
         done = sum(1 for item in items if item.item in store.current())
         stderr_console().print(f"labelled {done} of {len(items)} items → {store.path}")
+
+    guarded(work, debug)
+
+
+@review_app.command()
+def serve(
+    review: ReviewArg,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on. Anything but loopback needs the access token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")] = 8765,
+    overlap: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of items that go to two reviewers (inter-reviewer agreement).")
+    ] = 0.2,
+    token_file: Annotated[
+        Path | None, typer.Option(help="Read the access token from this file instead of generating one.")
+    ] = None,
+    no_token: Annotated[bool, typer.Option("--no-token", help="No access token (loopback --host only).")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Label the review in a browser, several reviewers at once: the same labels files as `label`.
+
+    Prints a URL with an access token; each reviewer opens it and gives a name (it names their
+    labels file). Keys as in `label`. Every click is appended and fsynced before the next item shows.
+    Exit codes: 0 stopped, 2 bad input (review or labels file, options, port in use), 130 Ctrl-C.
+    """
+
+    def work() -> None:
+        from cai.review.web.server import ServeOptions
+        from cai.review.web.server import serve as run_server
+
+        err = stderr_console()
+        options = ServeOptions(review, host, port, token_file, no_token, overlap)
+        run_server(options, lambda line: err.print(line, highlight=False, soft_wrap=True, markup=False))
 
     guarded(work, debug)
 
