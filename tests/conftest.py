@@ -27,8 +27,8 @@ class RecordingProgress:
     def note(self, message: str) -> None:
         self.notes.append(message)
 
-    def begin(self, plan: Mapping[str, int]) -> None:
-        self.plan = dict(plan)
+    def begin(self, totals: Mapping[str, int]) -> None:
+        self.plan = dict(totals)
 
     def advance(self, event: StageDone) -> None:
         self.events.append(event)

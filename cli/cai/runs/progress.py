@@ -39,7 +39,7 @@ class Progress(Protocol):
 
     def note(self, message: str) -> None: ...
 
-    def begin(self, plan: Mapping[str, int]) -> None:
+    def begin(self, totals: Mapping[str, int]) -> None:
         """Stage name → number of records the stage will process in the whole run."""
 
     def advance(self, event: StageDone) -> None: ...
@@ -80,8 +80,8 @@ class RichProgress:
     def note(self, message: str) -> None:
         self.console.print(Text.assemble(("cai:", "dim"), " ", message))
 
-    def begin(self, plan: Mapping[str, int]) -> None:
-        for stage, total in plan.items():
+    def begin(self, totals: Mapping[str, int]) -> None:
+        for stage, total in totals.items():
             if total:
                 self.stages[stage] = _Stage(STAGE_LABELS[stage], total)
                 if not self.log:
