@@ -54,6 +54,10 @@ class SchemaInference:
         if self._bytes >= BATCH_BYTES:
             self._infer()
 
+    def end(self) -> None:
+        """No more rows: infer the last batch, and let it go."""
+        self._infer()
+
     def schema(self) -> pa.Schema:
         """Raises the error the one table gave when the rows do not fit one schema."""
         self._infer()

@@ -5,7 +5,7 @@ torn last line from a crash, two runs' shapes in one file) is not skipped: the e
 names the lines, because a dataset that silently lacks rows is worse than no dataset.
 
 No row is kept: the first pass (`scan_source`) checks every line and keeps 32 bytes per row (its
-prompt group, when splitting); the second (`reread`) yields the same rows again for writing, and
+prompt group, when splitting, in the caller's buffer); the second (`reread`) yields the same rows again for writing, and
 stops the export if the bytes it reads are not the ones the first pass checked.
 """
 
@@ -26,12 +26,11 @@ Take = Callable[[dict[str, Any], int], None]  # a checked row and the size of it
 
 @dataclass(frozen=True)
 class Scan:
-    """What the first pass learned: the file's format, its row count and each row's prompt group."""
+    """What the first pass learned: the file's format, its row count, which bytes it checked."""
 
     path: Path
     shape: str
     rows: int
-    groups: bytearray  # sha256 of each row's prompt, 32 bytes a row in file order; empty unless asked for
     size: int  # bytes read: the second pass reads exactly these
     sha256: str  # of those bytes
 
@@ -53,11 +52,11 @@ def prompt_group(row: dict[str, Any], shape: str) -> bytes:
     return hashlib.sha256(json.dumps(conversation, sort_keys=True, ensure_ascii=False).encode()).digest()
 
 
-def scan_source(path: Path, advance: Callable[[int], None], take: Take, groups: bool) -> Scan:
-    """Check every non-blank line, hand each good row to `take`; `advance` is told the bytes read."""
+def scan_source(path: Path, advance: Callable[[int], None], take: Take, groups: bytearray | None = None) -> Scan:
+    """Check every non-blank line, hand each good row to `take`; `advance` is told the bytes read.
+    `groups`, if given, gets each row's prompt_group, 32 bytes a row in file order (for the split)."""
     if not path.is_file():
         raise InputError(f"{path} is not a file; pass the JSONL that cai revise wrote")
-    found = bytearray()
     problems: list[str] = []
     shape: str | None = None
     columns: set[str] = set()
@@ -83,15 +82,15 @@ def scan_source(path: Path, advance: Callable[[int], None], take: Take, groups: 
                 continue
             assert row is not None and shape is not None
             rows += 1
-            if groups:
-                found += prompt_group(row, shape)
+            if groups is not None:
+                groups += prompt_group(row, shape)
             if not problems:  # once the export cannot happen, only the lines are still checked
                 take(row, len(raw))
     if problems:
         raise InputError(_bad_lines(path, problems))
     if shape is None:
         raise InputError(f"{path} has no rows to export")
-    return Scan(path, shape, rows, found, size, digest.hexdigest())
+    return Scan(path, shape, rows, size, digest.hexdigest())
 
 
 def reread(scan: Scan) -> Iterator[tuple[dict[str, Any], int]]:
