@@ -108,7 +108,7 @@ def export(source: Path, target: Path, to: str, split: bool, cli: Path | None) -
     began = time.perf_counter()
     with errors.open("w") as stderr:
         child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        _, status, usage = os.wait4(child.pid, 0)
+        status, usage, peaks = watch(child.pid, began)
     seconds = time.perf_counter() - began
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"cai export failed:\n{errors.read_text()}")
@@ -118,11 +118,31 @@ def export(source: Path, target: Path, to: str, split: bool, cli: Path | None) -
         "test_size": 0.1 if split else None,
         "wall_seconds": round(seconds, 1),
         "peak_rss_mib": round(usage.ru_maxrss / 1024),
+        # the peak so far at a quarter, half and three quarters of the run: level if memory stops growing
+        "peak_rss_mib_so_far": {f"{q:.0%}": high for q, high in quarters(peaks, seconds).items()},
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
         "splits": record["splits"],
         "output_mib": round(sum(path.stat().st_size for path in target.rglob("*") if path.is_file()) / 2**20, 1),
         "load_average_1min_after": round(os.getloadavg()[0], 2),  # the machine is shared: other jobs slow it
     }
+
+
+def watch(pid: int, began: float) -> tuple[int, Any, list[tuple[float, int]]]:
+    """Wait for the child, reading its peak RSS so far (VmHWM) twice a second."""
+    peaks: list[tuple[float, int]] = []
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            return status, usage, peaks
+        with open(f"/proc/{pid}/status") as handle:
+            high = next((line.split()[1] for line in handle if line.startswith("VmHWM")), "0")
+        peaks.append((time.perf_counter() - began, int(high)))
+        time.sleep(0.5)
+
+
+def quarters(peaks: list[tuple[float, int]], seconds: float) -> dict[float, int]:
+    highest = {q: max((high for at, high in peaks if at <= q * seconds), default=0) for q in (0.25, 0.5, 0.75)}
+    return {q: round(high / 1024) for q, high in highest.items()}
 
 
 def baseline_cli(revision: str, folder: Path) -> Path:

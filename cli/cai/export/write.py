@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 Target = Literal["parquet", "hf-dataset"]
 Provenance = Literal["struct", "json", "drop"]
 MARKER = ".cai-export.json"
-ROW_GROUP_BYTES = 64 << 20  # Arrow bytes per Parquet row group: a split's rows held before they are written
+ROW_GROUP_BYTES = 64 << 20  # Arrow bytes held for Parquet row groups, all splits together
 
 
 class SplitWriter(Protocol):
@@ -123,7 +123,8 @@ def _staged(target: Path) -> Iterator[Path]:
 
 class ParquetSplits:
     """SPLIT.parquet per split: `load_dataset("parquet", data_dir=DIR)` names the splits after the files.
-    A split's tables are held until ROW_GROUP_BYTES, then written as one row group."""
+    Tables are held until the splits hold ROW_GROUP_BYTES together; then the split holding the most is
+    written as one row group (32-64 MiB but for the last ones), and memory does not grow with the splits."""
 
     def __init__(self, folder: Path, names: Sequence[str], schema: pa.Schema) -> None:
         import pyarrow.parquet as pq
@@ -143,8 +144,8 @@ class ParquetSplits:
     def write(self, split: str, table: pa.Table) -> None:
         self._held[split].append(table)
         self._bytes[split] += table.nbytes
-        if self._bytes[split] >= ROW_GROUP_BYTES:
-            self._write_row_group(split)
+        if sum(self._bytes.values()) >= ROW_GROUP_BYTES:
+            self._write_row_group(max(self._bytes, key=self._bytes.__getitem__))
 
     def finish(self) -> list[Path]:
         for split, writer in self._writers.items():
