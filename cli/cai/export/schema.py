@@ -1,6 +1,6 @@
 """One Arrow schema for every row of the file, inferred a batch at a time, and batches converted to it.
 
-A single table of all rows used to let pyarrow infer each column from all of them, at about nine
+A single table of all rows used to let pyarrow infer each column from all of them, at five to eight
 times the file's size in memory. Here only a batch of rows is held: each batch's schema is inferred
 the same way (columns in the first row's order, types from the values), and the batches' schemas are
 unified: a struct field that only later rows have (`judge`) is added after the fields seen before,
