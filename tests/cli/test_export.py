@@ -10,6 +10,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cai.app import app
+from cai.errors import InputError
+from cai.export import schema, write
+from cai.export.run import ExportJob, run_export
+from cai.export.split import in_test_split
+from cai.judge.pairwise import JudgeSettings
 from cai.revise.run import ReviseJob, run_revise
 from tests.conftest import RecordingProgress, write_lines
 from tests.fakes import ScriptedEngine, on_engine
@@ -23,11 +28,12 @@ def invoke(*args: str) -> Result:
     return runner.invoke(app, list(args))
 
 
-def revised(tmp_path: Path, model_dir: Path, output_format: str = "trl") -> Path:
+def revised(tmp_path: Path, model_dir: Path, output_format: str = "trl", judge: JudgeSettings | None = None) -> Path:
     source = tmp_path / "in.jsonl"
     write_lines(source, [json.dumps(row) for row in ROWS])
     out = tmp_path / f"{output_format}.jsonl"
-    job = ReviseJob.of(prompts=str(source), output=str(out), model=str(model_dir), output_format=output_format)
+    options = {"output_format": output_format, "judge": judge}
+    job = ReviseJob.of(prompts=str(source), output=str(out), model=str(model_dir), **options)
     run_revise(on_engine(job, lambda *_: ScriptedEngine()), RecordingProgress())
     return out
 
@@ -179,3 +185,141 @@ def test_registering_export_imports_neither_pyarrow_nor_datasets() -> None:
     code = "import sys, cai.app; print(sorted({'pyarrow', 'datasets', 'pandas'} & set(sys.modules)))"
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]"
+
+
+def mixed_rows(tmp_path: Path, model_dir: Path) -> list[dict[str, Any]]:
+    """cai's optional fields as they vary within a file: `judge` only from the 9th row on, an id that is null
+    first, a round without `critique_finish_reason`, a margin written as an int once."""
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "judged").mkdir()
+    plain = revised(tmp_path / "plain", model_dir).read_text().splitlines()
+    judged = revised(tmp_path / "judged", model_dir, judge=JudgeSettings(principles=2)).read_text().splitlines()
+    rows = [json.loads(line) for line in plain[:8] + judged[8:]]
+    assert "judge" not in rows[0]["cai"] and "judge" in rows[-1]["cai"]
+    rows[0]["cai"]["id"] = None
+    del rows[3]["cai"]["rounds"][0]["critique_finish_reason"]
+    rows[9]["cai"]["judge"]["margin"] = 0
+    return rows
+
+
+def test_a_row_at_a_time_gives_the_schema_and_rows_of_one_table(
+    tmp_path: Path, fake_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every row its own batch, schema-wise and for writing: the export equals one table of all rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import Dataset, load_from_disk
+
+    rows = mixed_rows(tmp_path, fake_model_dir)
+    source = write_lines(tmp_path / "mixed.jsonl", [json.dumps(row) for row in rows])
+    monkeypatch.setattr(schema, "BATCH_BYTES", 1)
+    monkeypatch.setattr(write, "BATCH_BYTES", 1)
+    monkeypatch.setattr(write, "ROW_GROUP_BYTES", 1)
+    assert invoke("export", str(source), str(tmp_path / "pq")).exit_code == 0
+    whole = pa.Table.from_pylist(rows)
+    exported = pq.ParquetFile(tmp_path / "pq" / "train.parquet")
+    assert exported.num_row_groups == len(rows)  # the batches were exercised
+    assert exported.schema_arrow == whole.schema
+    assert exported.read().equals(whole)
+
+    monkeypatch.setattr("datasets.config.MAX_SHARD_SIZE", 1)  # a shard per row
+    assert (
+        invoke("export", str(source), str(tmp_path / "ds"), "--to", "hf-dataset", "--test-size", "0.25").exit_code == 0
+    )
+    assert len(list((tmp_path / "ds" / "train").glob("data-*-of-00012.arrow"))) == 12
+    loaded = load_from_disk(str(tmp_path / "ds"))
+    assert loaded["train"].features == loaded["test"].features == Dataset(whole).features
+    by_key = {row["cai"]["key"]: index for index, row in enumerate(rows)}
+    for split in loaded.values():
+        indices = [by_key[key] for key in keys(split)]
+        assert indices == sorted(indices)  # file order kept within a split
+        assert split.data.table.equals(whole.take(indices).replace_schema_metadata(split.data.table.schema.metadata))
+
+
+def test_the_hf_dataset_folder_holds_what_save_to_disk_writes(tmp_path: Path, fake_model_dir: Path) -> None:
+    import pyarrow as pa
+    from datasets import Dataset, DatasetDict
+
+    rows = mixed_rows(tmp_path, fake_model_dir)
+    source = write_lines(tmp_path / "mixed.jsonl", [json.dumps(row) for row in rows])
+    assert invoke("export", str(source), str(tmp_path / "ours"), "--to", "hf-dataset").exit_code == 0
+    DatasetDict({"train": Dataset(pa.Table.from_pylist(rows))}).save_to_disk(str(tmp_path / "theirs"))
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+    ours, theirs = files(tmp_path / "ours"), files(tmp_path / "theirs")
+    assert sorted(ours) == sorted([*theirs, ".cai-export.json"])
+    for name in ("dataset_dict.json", "train/dataset_info.json"):
+        assert ours[name] == theirs[name]
+    state, their_state = json.loads(ours["train/state.json"]), json.loads(theirs["train/state.json"])
+    assert state.pop("_fingerprint") != their_state.pop("_fingerprint")  # random in both
+    assert state == their_state
+    shard = "train/data-00000-of-00001.arrow"
+    ours_table, their_table = (pa.ipc.open_stream(data[shard]).read_all() for data in (ours, theirs))
+    assert ours_table.schema.metadata == their_table.schema.metadata
+    assert ours_table.equals(their_table)
+
+
+def test_the_split_sorts_the_prompts_shuffles_them_and_takes_whole_groups(tmp_path: Path) -> None:
+    """The documented rule, written out plainly, against the hashed and numpy-sorted version."""
+    import hashlib
+    import random
+    from collections import Counter
+
+    def reference(groups: list[str], test_size: float, seed: int) -> list[int]:
+        counts = Counter(groups)
+        wanted = max(1, round(test_size * len(groups) if test_size < 1 else test_size))
+        order = sorted(counts)
+        random.Random(seed).shuffle(order)
+        test: set[str] = set()
+        for group in order:
+            if sum(counts[g] for g in test) >= wanted:
+                break
+            test.add(group)
+        return [int(group in test) for group in groups]
+
+    draw = random.Random(7)
+    for rows, prompts, test_size, seed in ((50, 40, 0.2, 0), (300, 60, 0.1, 3), (1000, 999, 25, 11), (9, 2, 1, 5)):
+        names = [f"prompt {draw.randrange(prompts)}" for _ in range(rows)]
+        hashes = [hashlib.sha256(name.encode()).digest() for name in names]
+        groups = [digest.hex() for digest in hashes]
+        mask = in_test_split(b"".join(hashes), test_size, seed)
+        assert list(mask) == reference(groups, test_size, seed)
+        assert 0 < sum(mask) < rows
+
+
+def test_a_run_appending_rows_meanwhile_exports_the_rows_checked(tmp_path: Path, fake_model_dir: Path) -> None:
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    out = revised(tmp_path, fake_model_dir)
+    checked = out.read_bytes()
+
+    def note(message: str) -> None:  # between the passes: the run appends a row
+        if message.startswith("writing"):
+            with out.open("a") as handle:
+                handle.write(out.read_text().splitlines()[0] + "\n")
+
+    result = run_export(ExportJob(out, tmp_path / "x", "parquet"), lambda total: lambda size: None, note)
+    assert result.rows == len(ROWS) and pq.read_metadata(tmp_path / "x" / "train.parquet").num_rows == len(ROWS)
+    assert len(out.read_text().splitlines()) == len(ROWS) + 1
+    record = json.loads((tmp_path / "x" / ".cai-export.json").read_text())
+    assert record["source_sha256"] == hashlib.sha256(checked).hexdigest()
+
+
+def test_a_file_rewritten_between_the_passes_stops_the_export(tmp_path: Path, fake_model_dir: Path) -> None:
+    out = revised(tmp_path, fake_model_dir)
+    lines = out.read_text().splitlines()
+
+    def note(message: str) -> None:  # between the passes: rows swapped (same bytes, other order)
+        if message.startswith("writing"):
+            write_lines(out, [lines[1], lines[0], *lines[2:]])
+
+    for to in ("parquet", "hf-dataset"):
+        with pytest.raises(InputError, match="changed while it was exported"):
+            run_export(ExportJob(out, tmp_path / "x", to, 0.25), lambda total: lambda size: None, note)
+        assert not (tmp_path / "x").exists()
+        assert not [path for path in tmp_path.iterdir() if path.name.startswith(".x")]  # no staging left
+        write_lines(out, lines)

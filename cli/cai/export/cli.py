@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from cai.export.run import Advance, ExportJob, ExportResult
-    from cai.export.write import Provenance
+    from cai.export.schema import Provenance
 
 
 def export(

@@ -1,4 +1,9 @@
-"""`cai export` as one core function: check the target, read and validate every row, split, write."""
+"""`cai export` as one core function: check the target, read and validate every row, split, read again and write.
+
+Two passes over the file keep memory flat: the first checks every line, hashes each row's prompt
+(for the split) and infers the Arrow schema a batch at a time; the second converts the rows a batch
+at a time and writes them to their split.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,11 @@ from typing import Any
 
 from cai import __version__
 from cai.errors import CaiError, InputError
-from cai.export.source import read_source
-from cai.export.split import split_indices
-from cai.export.write import Provenance, Target, arrow_table, check_target, write_splits
-from cai.runs.ledger import OutputPaths, file_sha256, read_manifest
+from cai.export.schema import Provenance, SchemaInference, shaped
+from cai.export.source import Scan, reread, scan_source
+from cai.export.split import in_test_split
+from cai.export.write import Target, check_target, write_export
+from cai.runs.ledger import OutputPaths, read_manifest
 
 
 @dataclass(frozen=True)
@@ -46,17 +52,20 @@ def run_export(job: ExportJob, begin: Callable[[int], Advance], note: Callable[[
     check_target(job.target, job.source, job.force)
     if job.source.is_file():
         _note_unfinished(job.source, note)
-    source = read_source(job.source, begin(job.source.stat().st_size if job.source.is_file() else 0))
-    if job.test_size is None:
-        splits = {"train": list(range(len(source.rows)))}
-    else:
-        train, test = split_indices(source.groups, job.test_size, job.seed)
-        splits = {"train": train, "test": test}
-    table = arrow_table(source.rows, job.provenance)
-    note(f"writing {len(source.rows)} {source.shape} rows to {job.target} ({job.to})")
-    files = write_splits(table, splits, job.target, job.to, _record(job, source.shape, splits))
-    sizes = {name: len(indices) for name, indices in splits.items()}
-    return ExportResult(source.shape, len(source.rows), sizes, list(table.column_names), files)
+    inference = SchemaInference(job.provenance)
+    size = job.source.stat().st_size if job.source.is_file() else 0
+    groups = bytearray()
+    scan = scan_source(job.source, begin(size), inference.add, None if job.test_size is None else groups)
+    inference.end()  # the last batch of rows is not held while splitting
+    in_test = None if job.test_size is None else in_test_split(groups, job.test_size, job.seed)
+    del groups  # 32 bytes a row: not held while writing
+    schema = inference.schema()  # after the split, whose errors came first when one table held the rows
+    tested = 0 if in_test is None else in_test.count(1)
+    splits = {"train": scan.rows - tested, "test": tested} if in_test is not None else {"train": scan.rows}
+    note(f"writing {scan.rows} {scan.shape} rows to {job.target} ({job.to})")
+    rows = ((shaped(row, job.provenance), line_bytes) for row, line_bytes in reread(scan))
+    files = write_export(rows, in_test, schema, job.target, job.to, _record(job, scan, splits))
+    return ExportResult(scan.shape, scan.rows, splits, list(schema.names), files)
 
 
 def _note_unfinished(source: Path, note: Callable[[str], None]) -> None:
@@ -70,15 +79,15 @@ def _note_unfinished(source: Path, note: Callable[[str], None]) -> None:
         note(f"the run that writes {source} is {manifest.get('status')!r}: exporting the rows it holds so far")
 
 
-def _record(job: ExportJob, shape: str, splits: dict[str, list[int]]) -> dict[str, Any]:
+def _record(job: ExportJob, scan: Scan, splits: dict[str, int]) -> dict[str, Any]:
     return {
         "tool": "cai export",
         "cai": __version__,
         "source": str(job.source),
-        "source_sha256": file_sha256(job.source),
-        "format": shape,
+        "source_sha256": scan.sha256,  # of the bytes exported (a run may have appended rows since)
+        "format": scan.shape,
         "to": job.to,
-        "splits": {name: len(indices) for name, indices in splits.items()},
+        "splits": splits,
         "test_size": job.test_size,
         "seed": job.seed,
         "provenance": job.provenance,

@@ -33,6 +33,11 @@ def record_key(row: Any, run_fingerprint: str, scheme: KeyScheme = "plain") -> s
     return hashlib.sha256(payload.encode()).hexdigest()[:KEY_CHARS]
 
 
+def prompt_key(conversation: Any) -> bytes:
+    """A hash of a conversation (32 bytes): what groups the rows of one prompt into one split."""
+    return hashlib.sha256(json.dumps(conversation, sort_keys=True, ensure_ascii=False).encode()).digest()
+
+
 def pair_key(key: str, first: int, second: int) -> str:
     """The key of one pair of a ranked row's responses: it seeds that pair's principles and reasoning."""
     return f"{key}:{first}-{second}"

@@ -55,6 +55,22 @@ class Revised:
 RowMaker = Callable[[Revised, Provenance], dict[str, Any]]
 
 
+def shape_of(row: dict[str, Any]) -> OutputFormat | None:
+    """Which `--format` a row is, by its columns (cai score's rows are trl rows plus `scores`), or None."""
+    if "init_prompt" in row and "messages" in row:
+        return "hf-cai"
+    if {"prompt", "chosen", "rejected"} <= row.keys():
+        return "trl"
+    if "messages" in row and "chosen" not in row:
+        return "sft"
+    return None
+
+
+def prompt_of(row: dict[str, Any], shape: OutputFormat) -> Any:
+    """The conversation before the answer, in any format: rows with the same one share a split."""
+    return row["prompt"] if shape == "trl" else row["messages"][:-1]
+
+
 def key_of(row: dict[str, Any]) -> str:
     """The key a revise row carries, in every format: what a resumed run reads back."""
     return str(row["cai"]["key"])
