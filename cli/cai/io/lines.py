@@ -25,11 +25,7 @@ def scan_rows(
     source: str, input_format: InputFormat, max_row_bytes: int, validate: Callable[[dict[str, Any]], T]
 ) -> Scan[T]:
     """Read every non-blank line; `validate` turns a JSON object into a row or raises BadRow."""
-    result: Scan[T] = Scan(label_of(source))
-    result.add(iter_lines(source, input_format, max_row_bytes, validate))
-    if not result.lines:
-        raise InputError(f"{result.label} has no prompts")
-    return result
+    return Scan.collect(label_of(source), iter_lines(source, input_format, max_row_bytes, validate), "prompts")
 
 
 def iter_lines(

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cai.errors import format_location
+from cai.errors import InputError, format_location
 
 MAX_ROW_BYTES = 1_000_000
 RAW_SHOWN = 500
@@ -138,12 +138,18 @@ class Scan(Generic[T]):
     def lines(self) -> int:
         return len(self.rows) + len(self.rejects)
 
-    def add(self, numbered: Iterable[tuple[int, T | Reject]]) -> None:
+    @classmethod
+    def collect(cls, label: str, numbered: Iterable[tuple[int, T | Reject]], what: str = "rows") -> Scan[T]:
+        """Every row of a source read at once; a source with none is an input error."""
+        scan: Scan[T] = cls(label)
         for number, row in numbered:
             if isinstance(row, Reject):
-                self.rejects.append(row)
+                scan.rejects.append(row)
             else:
-                self.rows.append((number, row))
+                scan.rows.append((number, row))
+        if not scan.lines:
+            raise InputError(f"{label} has no {what}")
+        return scan
 
 
 def reject(line: int, raw: bytes, reason: str, detail: str) -> Reject:

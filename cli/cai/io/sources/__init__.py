@@ -76,11 +76,7 @@ def read_prompts(source: str, options: SourceOptions, max_row_bytes: int = MAX_R
 
 def read_rows(source: str, validate: Callable[[dict[str, Any]], T], split: str | None, max_row_bytes: int) -> Scan[T]:
     """Every row of a source whose fields are the row's (what `cai score` reads): validated or quarantined."""
-    result: Scan[T] = Scan(label_of(source))
-    result.add(iter_rows(source, validate, split, max_row_bytes))
-    if not result.lines:
-        raise InputError(f"{result.label} has no rows")
-    return result
+    return Scan.collect(label_of(source), iter_rows(source, validate, split, max_row_bytes))
 
 
 def iter_rows(

@@ -85,11 +85,7 @@ def scan_table(
     table: Table, columns: Sequence[str] | None, validate: Callable[[Cells], T], max_row_bytes: int
 ) -> Scan[T]:
     """Every row of the table validated, or quarantined with its row number and reason."""
-    result: Scan[T] = Scan(table.label)
-    result.add(iter_table(table, columns, validate, max_row_bytes))
-    if not result.lines:
-        raise InputError(f"{table.label} has no rows")
-    return result
+    return Scan.collect(table.label, iter_table(table, columns, validate, max_row_bytes))
 
 
 def iter_table(
