@@ -96,11 +96,8 @@ def _unwrap(source: Source, value: Any, where: str, labels: tuple[str, str], not
 
 def few_shot(source: Source, notes: Notes) -> Part:
     """Transcripts: Human/Assistant turns, then CritiqueRequest, Critique, RevisionRequest, Revision."""
-    items = source.array(source.data, "$", "few-shot transcript strings")
     part = Part(source.path, FEW_SHOT)
-    for index, item in enumerate(items):
-        where = child("$", index)
-        text = source.string(item, where)
+    for where, text in source.strings("few-shot transcript strings"):
         mapped = _transcript(text)
         if isinstance(mapped, str):
             notes.add(source.path, where, f"few-shot example not imported: {mapped}")
@@ -136,11 +133,8 @@ def _transcript(text: str) -> dict[str, Any] | str:
 
 def comparisons(source: Source, notes: Notes) -> Part:
     """The feedback model's questions, each ending with the "Options:" that introduced (A) and (B)."""
-    items = source.array(source.data, "$", "comparison question strings")
     part = Part(source.path, COMPARISONS)
-    for index, item in enumerate(items):
-        where = child("$", index)
-        text = source.string(item, where)
+    for where, text in source.strings("comparison question strings"):
         question, cut = _OPTIONS.subn("", text)
         if not cut:
             notes.add(source.path, where, 'no trailing "Options:"; the question is kept as written')

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,12 @@ class Source:
         if not value:
             raise self.bad(where, f"is an empty list; expected {what}")
         return value
+
+    def strings(self, what: str) -> Iterator[tuple[str, str]]:
+        """(where, text) of each string of a file that is one list of strings (`what` names them)."""
+        for index, item in enumerate(self.array(self.data, "$", what)):
+            where = child("$", index)
+            yield where, self.string(item, where)
 
     def mapping(self, value: Any, where: str, what: str) -> dict[str, Any]:
         if not isinstance(value, dict):
