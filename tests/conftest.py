@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-from cai.engines import Engine, Generation, Request
+from cai.api import Lent
+from cai.engines import Engine
 from cai.engines.events import StageDone
 from cai.engines.registry import EngineFactory, TokenizerFactory, _vllm_tokenizer, register_engine
 from tests.fakes import ScriptedEngine
@@ -105,30 +106,7 @@ def write_lines(path: Path, lines: list[str]) -> Path:
     return path
 
 
-class Borrowed:
-    """The session's engine lent to one run: the run's close() must not unload it for later tests."""
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.model_name = engine.model_name
-        self.max_model_len = engine.max_model_len
-        self.dtype, self.dtype_reason = engine.dtype, engine.dtype_reason
-        self.closed = False
-
-    def generate(self, requests: Sequence[Request]) -> list[Generation]:
-        return self.engine.generate(requests)
-
-    def submit(self, requests: Sequence[Request]) -> list[int]:
-        return self.engine.submit(requests)
-
-    def collect(self) -> list[tuple[int, Generation]]:
-        return self.engine.collect()
-
-    def prompt_tokens(self, messages: Sequence[dict[str, str]]) -> int:
-        return self.engine.prompt_tokens(messages)
-
-    def close(self) -> None:
-        self.closed = True
+Borrowed = Lent  # the session's engine lent to one run: the run's close() must not unload it
 
 
 def run_cli(engine: Engine, *args: str) -> tuple[int, str, str]:

@@ -43,6 +43,7 @@ __all__ = [
     "Engine",
     "Generation",
     "JudgeSettings",
+    "Lent",
     "LoadedConstitution",
     "Message",
     "Request",
@@ -186,13 +187,13 @@ def _on(job: J, engine: Engine | EngineFactory | None) -> J:
     if callable(engine) and not hasattr(engine, "submit"):
         register_engine(name, engine)
     else:
-        lent = _Lent(engine)  # type: ignore[arg-type]
+        lent = Lent(engine)  # type: ignore[arg-type]
         register_engine(name, lambda path, engine_args, label: lent)
     return replace(job, engine=replace(job.engine, engine=name))
 
 
 def _lent_role(engine: Engine) -> Role:
-    return Role(engine.model_name, engine.model_name, lambda *_: _Lent(engine), {}, None)
+    return Role(engine.model_name, engine.model_name, lambda *_: Lent(engine), {}, None)
 
 
 def _in_order(
@@ -210,7 +211,7 @@ def _ignore(event: StageDone) -> None:
     pass
 
 
-class _Lent:
+class Lent:
     """An engine lent to a run: the run's close() leaves it open for the caller."""
 
     def __init__(self, engine: Engine):
