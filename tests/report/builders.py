@@ -133,3 +133,33 @@ def synthetic_rows(count: int, seed: int = 0) -> list[dict[str, Any]]:
             )
         )
     return rows
+
+
+XSS = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
+
+
+def hostile_rows(count: int, seed: int = 0) -> list[dict[str, Any]]:
+    """`count` judged revise rows where nearly every signal fires, with long texts that HTML-escape to several
+    times their size (markup, quotes, emoji) and an XSS payload in every field a page shows: the worst page."""
+    import random
+
+    rng = random.Random(seed)
+    noise = "".join(rng.choice("<>&\"'😀 ab") for _ in range(3000))
+    rows = []
+    for line in range(1, count + 1):
+        chosen = (
+            f"## {XSS}\n- I'm sorry, but I can't help. It's important to stay safe.\n- **{XSS}**\n"
+            + "again and again " * rng.randint(5, 40)
+            + noise
+        )
+        rejected = f"{XSS} short {line % 7}"
+        p_a = 0.9 if line % 4 else 0.2
+        judged = verdict(p_a, a_first=0.9, a_second=0.3 if line % 3 else 0.9)
+        row = revise_row(
+            f"{XSS} {noise[:400]}", chosen, rejected, judged, finish=("length",), critique_finish="length", line=line
+        )
+        row["cai"]["id"] = XSS + noise[:200]
+        rows.append(row)
+        if line % 10 == 0:
+            rows.append(json.loads(json.dumps(row)))  # a repeated pair
+    return rows

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cai.app import app
 from cai.errors import EXIT_GATE, EXIT_INPUT
-from cai.report.figures import FIGURE_NAMES
+from cai.report.names import FIGURE_NAMES
 from tests.report.builders import revise_row, score_row, verdict, words, write_rows
 
 ROOT = Path(__file__).resolve().parents[2]

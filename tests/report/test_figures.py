@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cai.report.figures import FIGURE_NAMES
+from cai.report.names import FIGURE_NAMES
 from cai.report.rows import Pointwise, RawPair, read_files
 from cai.report.run import ReportJob, run_report
 from cai.report.signals import Markers, load_markers

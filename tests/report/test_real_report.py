@@ -40,3 +40,47 @@ def test_revise_judge_then_report(real_engine: Engine, tmp_path: Path) -> None:
     assert len(flags.read_text().splitlines()) == len(rows)
     assert page.read_text().count("<svg") >= 3
     assert re.search(rf"pairs\s+{len(rows)} \({len(rows)} judged\)", stderr), stderr
+
+
+def test_revise_hf_cai_without_judge_then_report_and_review(real_engine: Engine, tmp_path: Path) -> None:
+    """cai's own --format hf-cai rows (whole conversations as chosen/rejected), no judge: the length signal
+    still says what DPO on them teaches, and review samples the same sides the report measures."""
+    pairs, prompts = tmp_path / "hf-cai.jsonl", tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)[:4]), encoding="utf-8")
+    code, _, stderr = run_cli(
+        real_engine,
+        "revise",
+        str(prompts),
+        "-o",
+        str(pairs),
+        "--format",
+        "hf-cai",
+        "--max-tokens",
+        "24",
+        "--principles",
+        "1",
+    )
+    assert code == 0, stderr
+    rows = [json.loads(line) for line in pairs.read_text().splitlines()]
+    assert rows and all(row["chosen"][0]["role"] == "user" for row in rows), stderr  # whole conversations
+
+    export = tmp_path / "figures.json"
+    code, _, stderr = run_cli(real_engine, "report", str(pairs), "-o", str(tmp_path / "r.html"), "--json", str(export))
+    assert code == 0, stderr
+    figures = json.loads(export.read_text())["figures"]
+    deltas = [len(row["revision_response"]) - len(row["init_response"]) for row in rows]
+    apart = [d for d in deltas if abs(d) > 30]
+    assert figures["judged_pairs"] == 0 and figures["chosen_longer_pairs"] == len(apart)
+    assert figures["chosen_longer"] == (pytest.approx(sum(d > 0 for d in apart) / len(apart)) if apart else None)
+    assert figures["mean_chars_chosen"] == pytest.approx(sum(len(r["revision_response"]) for r in rows) / len(rows))
+
+    review = tmp_path / "review.jsonl"
+    code, _, stderr = run_cli(real_engine, "review", "sample", str(pairs), "-o", str(review))
+    assert code == 0, stderr
+    from cai.review.items import read_review
+
+    by_line = {item.source.line: item for item in read_review(review)}
+    for line, row in enumerate(rows, 1):
+        assert by_line[line].text("a") == row["revision_response"]  # the answer alone, not the prompt with it
+        assert by_line[line].text("b") == row["init_response"]
+        assert by_line[line].conversation[-1].content == row["prompt"]

@@ -73,16 +73,21 @@ def read_pair(data: dict[str, Any]) -> Pair | Pointwise:
     provenance = data.get("cai")
     if isinstance(provenance, dict):
         return _revise_row(data, provenance)
-    if "prompt" not in data and "messages" not in data and hh.is_transcript_row(data):
+    if hh.is_transcript_row(data) and not isinstance(data.get("chosen"), list):  # lists: TRL's implicit prompt
         turns, chosen, rejected = hh.labelled_pair(data)
-        return Pair(0, "pairs", "plain", tuple(_turn("chosen", i, t) for i, t in enumerate(turns)), chosen, rejected)
+        conversation = tuple(_turn("chosen", i, t) for i, t in enumerate(turns))
+        return Pair(0, "pairs", "plain", conversation, chosen, rejected, labelled=True)
     conversation, a, b = _sides(data)
     return Pair(0, "pairs", "plain", conversation, a, b, id=_id(data), labelled="chosen" in data)
 
 
 def _revise_row(data: dict[str, Any], provenance: dict[str, Any]) -> Pair:
     if "chosen" not in data or "rejected" not in data:
-        raise BadRow("not_a_pair", "a cai revise row without rejected (--format sft) holds no pair")
+        raise BadRow(
+            "not_a_pair",
+            "a `cai revise --format sft` row (messages, no rejected side) holds no preference pair; "
+            "read the --format trl or hf-cai output of the run instead",
+        )
     conversation, a, b = _sides(data)
     pair = Pair(0, "revise", "revise", conversation, a, b, _key(provenance), _id(provenance), labelled=True)
     _revise_provenance(pair, provenance)
@@ -114,8 +119,9 @@ def _score_row(data: dict[str, Any], scores: dict[str, Any]) -> Pair | Pointwise
 
 
 def _sides(data: dict[str, Any]) -> tuple[tuple[Turn, ...], str, str]:
-    """The conversation and both responses: chosen/rejected (or response_a/b) after a prompt, or, without
-    a prompt, two whole conversations ending in their answers (hf-cai rows, TRL's implicit-prompt pairs)."""
+    """The conversation and both responses: chosen/rejected (or response_a/b) after a prompt, or two whole
+    conversations ending in their answers (TRL's implicit-prompt pairs; hf-cai rows, whose `prompt` is only
+    the last user turn: the shared turns are the conversation, so a side never carries the prompt)."""
     if "chosen" not in data and "response_a" not in data:
         keys = ", ".join(data) or "none"
         raise BadRow(
@@ -125,7 +131,7 @@ def _sides(data: dict[str, Any]) -> tuple[tuple[Turn, ...], str, str]:
     for name in names:
         if name not in data:
             raise BadRow("invalid_row", f"{name}: field required (expected chosen/rejected or response_a/response_b)")
-    if "prompt" not in data and isinstance(data[names[0]], list) and isinstance(data[names[1]], list):
+    if isinstance(data[names[0]], list) and isinstance(data[names[1]], list):
         chosen, rejected = (_turns(name, data[name]) for name in names)
         if len(chosen) >= 2 and chosen[:-1] == rejected[:-1] and chosen[-1]["role"] == "assistant":
             return chosen[:-1], _text(names[0], [chosen[-1]]), _text(names[1], [rejected[-1]])

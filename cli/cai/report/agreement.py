@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cai.errors import InputError
-from cai.report.figures import AGREEMENT_INTERVALS, AGREEMENT_NAMES
+from cai.report.names import AGREEMENT_INTERVALS, AGREEMENT_NAMES
 
 BIN_KEYS = ("low", "high", "count", "mean_p", "observed")
 

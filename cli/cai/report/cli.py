@@ -15,9 +15,14 @@ from rich.table import Table
 if TYPE_CHECKING:
     from cai.report.figures import Report
 
+DATA_HELP = (
+    "Preference pairs: `cai revise` (trl, hf-cai), `cai score`, `cai eval`, TRL or hh-rlhf pairs; "
+    "JSONL (- for stdin), CSV, Parquet or a dataset folder."
+)
+
 
 def report(
-    data: Annotated[list[str], typer.Argument(help="Output of `cai revise` or `cai score` (JSONL); - for stdin.")],
+    data: Annotated[list[str], typer.Argument(help=DATA_HELP)],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the HTML page here (default report.html).")
     ] = None,
@@ -45,14 +50,16 @@ def report(
     minimum: Annotated[
         list[str] | None, typer.Option("--min", help="Gate: fail (exit 3) if figure NAME is below VALUE. NAME=VALUE.")
     ] = None,
+    split: Annotated[str | None, typer.Option(help="Dataset folder with several splits: the one to read.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No headline on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
 ) -> None:
     """What a dataset will teach: judge biases and reward-hacking signals, in one offline HTML page.
 
-    Reads the rows of `cai revise` (with or without --judge) or `cai score`, prints the headline figures
-    on stderr and writes the page. Gates (`--max length_bias=0.7 --min agreement=0.7`) exit 3 when
-    they fail; bad input exits 2. Every signal and figure name: docs/report.md.
+    Reads any preference data — `cai revise` (with or without --judge), `cai score`, `cai eval`, plain TRL
+    or hh-rlhf pairs — prints the headline figures on stderr and writes the page. Gates (`--max
+    chosen_longer=0.6 --min agreement=0.7`) exit 3 when they fail; bad input exits 2. Every signal and
+    figure name: docs/report.md.
     """
     from cai.console import guarded, stderr_console
     from cai.report.gates import check_gates, parse_gates
@@ -64,7 +71,7 @@ def report(
     def work() -> None:
         gates = parse_gates(maximum or (), minimum or ())
         result = run_report(
-            ReportJob(tuple(data), page, json_out, flags_out, markers, agreement, review, tuple(labels or ()))
+            ReportJob(tuple(data), page, json_out, flags_out, markers, agreement, review, tuple(labels or ()), split)
         )
         console.print(_table(result))
         console.print(f"page {page}", markup=False, soft_wrap=True)

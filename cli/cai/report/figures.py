@@ -13,60 +13,17 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import fmean
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cai.report import stats
 from cai.report.measured import Pair
+from cai.report.names import FIGURE_NAMES
 from cai.report.signals import REPEAT_FLAG
 
-Number = float | int | None
+if TYPE_CHECKING:
+    from cai.report.examples import Flagged
 
-# Every scalar figure `--json` writes and `--max/--min` can gate on, in the order the page shows them.
-FIGURE_NAMES = (
-    "rows",
-    "pairs",
-    "pointwise_rows",
-    "judged_pairs",
-    "mean_margin",
-    "mean_chars_chosen",
-    "mean_chars_rejected",
-    "length_bias",
-    "length_bias_pairs",
-    "length_margin_spearman",
-    "preference_raw",
-    "preference_length_controlled",
-    "length_log_odds_per_100_chars",
-    "position_inconsistent",
-    "first_wins_inconsistent",
-    "refusal_chosen",
-    "refusal_rejected",
-    "moralising_chosen",
-    "moralising_rejected",
-    "drift_chosen",
-    "drift_rejected",
-    "truncated_chosen",
-    "truncated_rejected",
-    "truncated_critiques",
-    "repetitive_chosen",
-    "repetitive_rejected",
-    "empty_side",
-    "near_duplicate",
-    "self_preference",
-    "label_agreement",
-)
-# Figures of `cai review agreement --json`, folded in under their own names by --agreement.
-AGREEMENT_NAMES = (
-    "reviewed",
-    "agreement",
-    "agreement_with_ties",
-    "kappa",
-    "weighted_agreement",
-    "brier",
-    "ece",
-    "longer_baseline",
-)
-AGREEMENT_INTERVALS = ("agreement_ci", "kappa_ci", "weighted_agreement_ci")
-GATE_NAMES = FIGURE_NAMES + AGREEMENT_NAMES
+Number = float | int | None
 
 
 @dataclass
@@ -79,6 +36,7 @@ class Report:
     length_by_round: list[dict[str, Any]]
     reliability: list[dict[str, Any]] | None
     columns: dict[str, Sequence[float]] = field(repr=False)  # per pair, for the plots only
+    examples: dict[str, Flagged] = field(default_factory=dict, repr=False)  # a few pairs per signal, for the page
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +71,8 @@ class Tally:
         self.margin_total = 0.0
         self.len_a, self.len_b = array("l"), array("l")  # every pair
         self.margin, self.delta, self.prefers_a = array("d"), array("d"), array("b")  # judged, not tied
+        self.markdown_delta = array("d")  # judged, not tied: markdown density of a minus b
+        self.markdown_total = [0.0, 0.0]  # Σ markdown density of a, of b
         self.principles: defaultdict[str, _Principle] = defaultdict(_Principle)
         self.round_chars: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0])  # round → [pairs, chars]
 
@@ -133,8 +93,15 @@ class Tally:
     def _count_flags(self, pair: Pair) -> None:
         c = self.count
         c["pairs"] += 1
-        for name in ("refusal_a", "refusal_b", "moralising_a", "moralising_b", "empty", "near_duplicate"):
+        for name in ("refusal_a", "refusal_b", "moralising_a", "moralising_b", "empty", "near_duplicate", "duplicate"):
             c[name] += bool(getattr(pair, name))
+        for name in ("chosen_longer", "chosen_more_markdown"):
+            value = getattr(pair, name)
+            if value is not None:
+                c[name + ":known"] += 1
+                c[name] += value
+        self.markdown_total[0] += pair.markdown_a
+        self.markdown_total[1] += pair.markdown_b
         c["repetitive_a"] += pair.repetition_a > REPEAT_FLAG
         c["repetitive_b"] += pair.repetition_b > REPEAT_FLAG
         for name in ("drift_a", "drift_b", "truncated_a", "truncated_b", "self_preference", "agrees_with_label"):
@@ -160,6 +127,7 @@ class Tally:
             self.margin.append(pair.margin)
             self.delta.append(pair.delta_length)
             self.prefers_a.append(pair.preferred == "a")
+            self.markdown_delta.append(pair.markdown_a - pair.markdown_b)
         for name, p_a in pair.principles:
             entry = self.principles[name]
             entry.pairs += 1
@@ -191,6 +159,7 @@ class Tally:
     def _figures(self) -> dict[str, Any]:
         c, pairs, judged = self.count, self.count["pairs"], self.count["judged"]
         controlled = stats.length_controlled(self.delta, self.prefers_a)
+        styled = stats.style_controlled(self.delta, self.markdown_delta, self.prefers_a)
         figures: dict[str, Any] = {
             "rows": self.rows,
             "pairs": pairs,
@@ -205,6 +174,16 @@ class Tally:
             "preference_raw": _share(sum(self.prefers_a), len(self.prefers_a)),
             "preference_length_controlled": controlled[0] if controlled else None,
             "length_log_odds_per_100_chars": controlled[1] if controlled else None,
+            "chosen_longer": _share(c["chosen_longer"], c["chosen_longer:known"]),
+            "chosen_longer_pairs": c["chosen_longer:known"],
+            "delta_length_median": stats.median_difference(self.len_a, self.len_b),
+            "markdown_density_chosen": self.markdown_total[0] / pairs if pairs else None,
+            "markdown_density_rejected": self.markdown_total[1] / pairs if pairs else None,
+            "chosen_more_markdown": _share(c["chosen_more_markdown"], c["chosen_more_markdown:known"]),
+            "chosen_more_markdown_pairs": c["chosen_more_markdown:known"],
+            "preference_style_controlled": styled[0] if styled else None,
+            "markdown_log_odds": styled[2] if styled else None,
+            "duplicate_pairs": _share(c["duplicate"], pairs),
             "position_inconsistent": _share(c["inconsistent"], judged),
             "first_wins_inconsistent": _share(c["first_wins"], c["inconsistent"]),
             "truncated_critiques": _share(c["critiques_cut"], c["critiques"]),

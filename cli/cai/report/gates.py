@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cai.errors import GateFailed, InputError
-from cai.report.figures import GATE_NAMES
+from cai.report.names import GATE_NAMES
 
 
 @dataclass(frozen=True)

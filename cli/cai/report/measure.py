@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from cai.report import signals
 from cai.report.measured import Pair
 from cai.report.rows import RawPair
 from cai.report.signals import Markers
+from cai.report.style import markdown
 
 
-def measure(raw: RawPair, markers: Markers) -> Pair:
-    pair = Pair(raw.where, raw.id, raw.kind, len(raw.a), len(raw.b), rounds=raw.rounds)
+class Repeats:
+    """The pairs seen so far, as 64-bit digests (tens of bytes a pair, never the texts): which pair repeats one.
+
+    Two pairs are the same when their conversation, chosen and rejected are equal after lowercasing and
+    collapsing whitespace; the first is kept as it is, every later copy is a repeat.
+    """
+
+    def __init__(self) -> None:
+        self.digests: set[int] = set()
+
+    def repeats(self, raw: RawPair, plain_a: str, plain_b: str) -> bool:
+        digest = hashlib.blake2b(digest_size=8)
+        texts = [turn["role"] + ":" + signals.plain(turn["content"]) for turn in raw.conversation]
+        for text in (*texts, plain_a, plain_b):
+            digest.update(" ".join(text.split()).encode("utf-8", "surrogatepass") + b"\x00")
+        value = int.from_bytes(digest.digest(), "little")
+        if value in self.digests:
+            return True
+        self.digests.add(value)
+        return False
+
+
+def measure(raw: RawPair, markers: Markers, repeats: Repeats | None = None) -> Pair:
+    pair = Pair(raw.where, raw.id, raw.kind, len(raw.a), len(raw.b), rounds=raw.rounds, labelled=raw.labelled)
     if raw.verdict is not None:
         _read_verdict(pair, raw.verdict)
         if raw.judge is not None and raw.writer is not None:
@@ -25,6 +49,8 @@ def measure(raw: RawPair, markers: Markers) -> Pair:
     pair.refusal_a, pair.refusal_b = markers.found_in("refusal", plain_a), markers.found_in("refusal", plain_b)
     pair.moralising_a = markers.found_in("moralising", plain_a)
     pair.moralising_b = markers.found_in("moralising", plain_b)
+    pair.markdown_a, pair.markdown_b = markdown(raw.a).density, markdown(raw.b).density
+    pair.duplicate = repeats is not None and repeats.repeats(raw, plain_a, plain_b)
     tokens_a, tokens_b = signals.words(raw.a), signals.words(raw.b)
     stems = signals.content_stems(signals.words(raw.prompt))
     pair.drift_a, pair.drift_b = signals.drifted(stems, tokens_a), signals.drifted(stems, tokens_b)

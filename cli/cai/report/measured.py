@@ -45,6 +45,10 @@ class Pair:
     near_duplicate: bool = False
     self_preference: bool | None = None
     agrees_with_label: bool | None = None
+    labelled: bool = False  # the row says a (chosen) is preferred: what DPO on this file teaches
+    markdown_a: float = 0.0  # markdown elements per 1,000 characters (cai.report.style)
+    markdown_b: float = 0.0
+    duplicate: bool = False  # repeats an earlier pair of the report (same conversation and sides)
 
     @property
     def margin(self) -> float:
@@ -65,6 +69,27 @@ class Pair:
             return None
         return (self.preferred == "a") == (self.delta_length > 0)
 
+    @property
+    def chosen_longer(self) -> bool | None:
+        """Whether the file's chosen side is the longer; None when unlabelled or within 30 characters."""
+        if not self.labelled or abs(self.delta_length) <= LENGTH_GAP:
+            return None
+        return self.delta_length > 0
+
+    @property
+    def chosen_more_markdown(self) -> bool | None:
+        """Whether the file's chosen side is the more formatted; None when unlabelled or equally formatted."""
+        if not self.labelled or self.markdown_a == self.markdown_b:
+            return None
+        return self.markdown_a > self.markdown_b
+
+    @property
+    def more_markdown_preferred(self) -> bool | None:
+        """Whether the judge prefers the more formatted side; None when not judged, a tie, or equally formatted."""
+        if self.preferred not in ("a", "b") or self.markdown_a == self.markdown_b:
+            return None
+        return (self.preferred == "a") == (self.markdown_a > self.markdown_b)
+
     def flags(self) -> dict[str, Any]:
         """The pair's flags as one JSON row (`--flags-out`); a = chosen, b = rejected."""
         cut = self.critiques_cut if self.critiques else None
@@ -74,6 +99,10 @@ class Pair:
             "kind": self.kind,
             "chars_chosen": self.len_a,
             "chars_rejected": self.len_b,
+            "chosen_longer": self.chosen_longer,
+            "markdown_chosen": round(self.markdown_a, 3),
+            "markdown_rejected": round(self.markdown_b, 3),
+            "chosen_more_markdown": self.chosen_more_markdown,
             "margin": round(self.margin, 6) if self.judged else None,
             "preferred": self.preferred,
             "longer_preferred": self.longer_preferred,
@@ -90,5 +119,6 @@ class Pair:
             "repetitive_rejected": self.repetition_b > signals.REPEAT_FLAG,
             "empty_side": self.empty,
             "near_duplicate": self.near_duplicate,
+            "duplicate_pair": self.duplicate,
             "self_preference": self.self_preference,
         }

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-MAX_POINTS = 3000
+MAX_POINTS = 2500
 STYLE: Any = {
     "svg.hashsalt": "cai-report",
     "svg.fonttype": "path",
@@ -44,7 +44,8 @@ def _figure(width: float = 5.2, height: float = 3.4) -> Figure:
 
 
 def _stride(values: Sequence[float]) -> list[float]:
-    step = max(1, len(values) // MAX_POINTS)
+    """At most MAX_POINTS values, an even stride through them (rounded up: 5,999 values keep 2,000, not 5,999)."""
+    step = max(1, -(-len(values) // MAX_POINTS))
     return list(values[::step])
 
 
@@ -68,6 +69,25 @@ def delta_length_vs_margin(delta: Sequence[float], margins: Sequence[float]) -> 
     ax.axhline(0, color="#999", linewidth=1)
     ax.axvline(0, color="#999", linewidth=1)
     _label(ax, "Δlength = chars(chosen) − chars(rejected)", "margin")
+    return to_svg(figure)
+
+
+def length_difference(len_a: Sequence[float], len_b: Sequence[float], gap: float) -> str | None:
+    """The distribution of Δlength over every pair, its outer 1 % each side folded into the end bins."""
+    if not len_a:
+        return None
+    import numpy as np
+
+    delta = np.asarray(len_a, dtype=float) - np.asarray(len_b, dtype=float)
+    low, high = (float(v) for v in np.percentile(delta, [1, 99]))
+    low, high = min(low, -gap * 2), max(high, gap * 2)
+    figure = _figure()
+    ax = figure.add_subplot()
+    ax.hist(np.clip(delta, low, high), bins=41, range=(low, high), color="#8172b3", edgecolor="white")
+    ax.axvspan(-gap, gap, color="#999", alpha=0.15, linewidth=0, label=f"within {gap:.0f} chars: same length")
+    ax.axvline(0, color="#999", linewidth=1)
+    ax.legend(loc="upper left", frameon=False)
+    _label(ax, "Δlength = chars(chosen) − chars(rejected)", "pairs")
     return to_svg(figure)
 
 
@@ -142,11 +162,14 @@ def all_plots(report: Any) -> dict[str, str | None]:
     """Every plot of a report, by the name the page uses; None where there is nothing to draw."""
     import matplotlib
 
+    from cai.report.measured import LENGTH_GAP
+
     columns = report.columns
     with matplotlib.rc_context(STYLE):
         return {
             "margin_histogram": margin_histogram(columns["margin"]),
             "delta_length_vs_margin": delta_length_vs_margin(columns["delta_length"], columns["margin"]),
+            "length_difference": length_difference(columns["len_a"], columns["len_b"], LENGTH_GAP),
             "chosen_vs_rejected_length": chosen_vs_rejected_length(columns["len_a"], columns["len_b"]),
             "per_principle": per_principle_bars(report.per_principle),
             "reliability": reliability_diagram(report.reliability or []),

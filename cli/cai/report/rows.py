@@ -21,12 +21,12 @@ __all__ = ["Pointwise", "RawPair", "Round", "read_files"]
 KINDS = {"revise": "`cai revise`", "score": "`cai score`", "eval": "`cai score`", "pairs": "plain preference pair"}
 
 
-def read_files(paths: list[str]) -> Iterator[RawPair | Pointwise]:
+def read_files(paths: list[str], split: str | None = None) -> Iterator[RawPair | Pointwise]:
     """Every row of every file, in order; one kind of data (revise, score, plain pairs) across all of them."""
     first: tuple[str, str] | None = None
     for path in paths:
         seen = 0
-        for item in read_pairs(path):
+        for item in read_pairs(path, split):
             seen += 1
             if isinstance(item, Reject):
                 raise InputError(f"{'<stdin>' if path == '-' else path}:{item.line}: {item.detail}")

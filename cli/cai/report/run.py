@@ -18,8 +18,9 @@ from typing import IO, Any
 from cai import __version__
 from cai.errors import InputError
 from cai.report.agreement import load_agreement, review_agreement
+from cai.report.examples import Reservoirs
 from cai.report.figures import Report, Tally
-from cai.report.measure import measure
+from cai.report.measure import Repeats, measure
 from cai.report.rows import Pointwise, read_files
 from cai.report.signals import load_markers
 
@@ -34,6 +35,7 @@ class ReportJob:
     agreement: Path | None = None
     review: Path | None = None  # a `cai review` file: its agreement is computed here, from `labels`
     labels: tuple[Path, ...] = ()
+    split: str | None = None  # a dataset folder's split
 
 
 def run_report(job: ReportJob) -> Report:
@@ -41,25 +43,27 @@ def run_report(job: ReportJob) -> Report:
     if sum(path == "-" for path in job.inputs) > 1:
         raise InputError("stdin (-) can be read only once")
     for path in job.inputs:
-        if path != "-" and not Path(path).is_file():
-            raise InputError(f"{path}: no such file")
+        if path != "-" and not Path(path).exists():
+            raise InputError(f"{path}: no such file or folder")
     markers = load_markers(job.markers)
     if job.agreement is not None and job.review is not None:
         raise InputError("give --agreement (a saved figures file) or --review (computed now), not both")
     agreement = load_agreement(job.agreement) if job.agreement is not None else None
     if job.review is not None:
         agreement = review_agreement(job.review, job.labels)
-    tally = Tally()
+    tally, repeats, examples = Tally(), Repeats(), Reservoirs()
     with _flags_writer(job.flags_out) as flags:
-        for item in read_files(list(job.inputs)):
+        for item in read_files(list(job.inputs), job.split):
             if isinstance(item, Pointwise):
                 tally.add_pointwise()
                 continue
-            pair = measure(item, markers)
+            pair = measure(item, markers, repeats)
             tally.add(pair)
+            examples.offer(pair, item)
             if flags is not None:
                 flags.write(json.dumps(pair.flags(), ensure_ascii=False) + "\n")
     report = tally.result(["<stdin>" if path == "-" else path for path in job.inputs])
+    report.examples = examples.result()
     if agreement is not None:
         report.figures.update(agreement[0])
         report.reliability = agreement[1]

@@ -34,11 +34,16 @@ ReviewArg = Annotated[Path, typer.Argument(help="The review file written by `cai
 @review_app.command()
 def sample(
     source: Annotated[
-        Path, typer.Argument(help="Rows from `cai score` (pairwise) or `cai revise` (with or without --judge).")
+        Path,
+        typer.Argument(
+            help="Preference pairs: `cai score` (pairwise), `cai eval`, `cai revise` (trl or hf-cai), or any TRL "
+            "or hh-rlhf pair file; JSONL (- for stdin), CSV, Parquet or a dataset folder."
+        ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The review file to write (JSONL).")],
     n: Annotated[int, typer.Option("-n", min=1, help="Items to sample (all pairs when the file has fewer).")] = 200,
     seed: Annotated[int, typer.Option(help="Seeds the sample and the A/B order.")] = 0,
+    split: Annotated[str | None, typer.Option(help="Dataset folder with several splits: the one to read.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing review file.")] = False,
     debug: DebugOption = False,
 ) -> None:
@@ -46,10 +51,12 @@ def sample(
 
     Strata: judge margin band × position consistency × principle; each item records its stratum's size,
     its inclusion probability and weight, so `agreement` can estimate for the whole source file. Rank and
-    pointwise rows are skipped and counted. Exit codes: 0 success, 2 bad input or nothing to sample.
+    pointwise rows are skipped and counted; a row without a verdict carries the file's label (chosen is
+    better). Exit codes: 0 success, 2 bad input or nothing to sample.
     """
 
     def work() -> None:
+        from cai.io.lines import label_of
         from cai.review.items import write_review
         from cai.review.rows import read_judged
         from cai.review.sampling import draw
@@ -57,13 +64,14 @@ def sample(
 
         if output.exists() and not overwrite:
             raise InputError(f"{output} exists (labels may refer to its items); pass --overwrite to draw a new sample")
-        judged = read_judged(source)
+        judged = read_judged(source, split)
+        label = label_of(str(source))
         if not judged.pairs:
             skipped = ", ".join(f"{count} {kind}" for kind, count in sorted(judged.skipped.items())) or "no rows"
-            raise InputError(f"{source}: no judged pairs to sample ({skipped}); nothing was written")
-        items = draw(judged.pairs, n, seed, str(source))
+            raise InputError(f"{label}: no judged pairs to sample ({skipped}); nothing was written")
+        items = draw(judged.pairs, n, seed, label)
         write_review(output, items)
-        stderr_console().print(sample_table(str(source), len(judged.pairs), dict(judged.skipped), items, str(output)))
+        stderr_console().print(sample_table(label, len(judged.pairs), dict(judged.skipped), items, str(output)))
 
     guarded(work, debug)
 

@@ -1,4 +1,4 @@
-"""Judged rows of every shape cai reads (cai.io.pairs) as the few facts review sampling needs.
+"""Judged rows of every shape and source cai reads (cai.io.pairs, cai.io.sources) as the facts review sampling needs.
 
 Sampling needs the conversation, the two responses, the judge's P(a better) when there is one, whether
 both orders agreed, and a principle to stratify by. Side `a` is the row's preferred side (chosen; revise:
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cai.errors import InputError
+from cai.io.lines import label_of
 from cai.io.pairs import Pair, Pointwise
 from cai.io.records import Reject
 from cai.io.sources import read_pairs
@@ -44,15 +45,17 @@ class JudgedFile:
     skipped: Counter[str] = field(default_factory=Counter)
 
 
-def read_judged(path: Path) -> JudgedFile:
-    """Read a whole file; a malformed row stops with file:line and field, since sampling must see every row."""
+def read_judged(path: Path, split: str | None = None) -> JudgedFile:
+    """Read a whole source (JSONL or `-`, CSV, Parquet, a dataset folder); a malformed row stops with file:line
+    and field, since sampling must see every row."""
     result = JudgedFile(path)
-    if not path.is_file():
-        raise InputError(f"cannot read {path}: no such file")
+    source = str(path)
+    if source != "-" and not path.exists():
+        raise InputError(f"cannot read {path}: no such file or folder")
     seen: set[str] = set()
-    for item in read_pairs(str(path)):
+    for item in read_pairs(source, split):
         if isinstance(item, Reject):
-            raise InputError(f"{path}:{item.line}: {item.detail}")
+            raise InputError(f"{label_of(source)}:{item.line}: {item.detail}")
         if isinstance(item, Pointwise) or item.kind == "rank":
             result.skipped["pointwise" if isinstance(item, Pointwise) else "rank"] += 1
             continue
