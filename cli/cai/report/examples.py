@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from cai.io.pairs import Pair as RawPair
+from cai.report.flagged import Example, Flagged
 from cai.report.measured import Pair
 from cai.report.signals import REPEAT_FLAG
 
@@ -22,25 +22,6 @@ PROMPT_BYTES = 250  # escaped UTF-8 bytes kept of a prompt
 SIDE_BYTES = 600  # ... of each response
 ID_BYTES = 80  # ... of a row's id
 ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}  # as Jinja's autoescape writes them
-
-
-@dataclass(frozen=True)
-class Example:
-    where: str  # file:line
-    id: str | None
-    prompt: str
-    chosen: str
-    rejected: str
-    note: str  # the pair's numbers: lengths, markdown, margin
-    cut: tuple[bool, bool, bool]  # whether prompt, chosen, rejected were shortened
-
-
-@dataclass(frozen=True)
-class Flagged:
-    """The pairs one signal flagged: how many, and the few kept to show."""
-
-    count: int
-    examples: list[Example]
 
 
 def _refuses(pair: Pair) -> bool:

@@ -21,7 +21,7 @@ from cai.report.names import FIGURE_NAMES
 from cai.report.signals import REPEAT_FLAG
 
 if TYPE_CHECKING:
-    from cai.report.examples import Flagged
+    from cai.report.flagged import Flagged
 
 Number = float | int | None
 
