@@ -58,9 +58,13 @@ def outside_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.fixture
 def quick_server_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs over fake servers: short timeouts and backoff, and no CAI_SERVERS from the caller's shell."""
+    from cai.engines.pool import Readmission
     from cai.engines.server import ServerSettings
 
-    quick = ServerSettings(concurrency=8, timeout=5.0, connect_timeout=1.0, retries=2, backoff=0.01, eject_after=2)
+    readmission = Readmission(first_wait=0.05, max_wait=0.2, give_up_after=0.5)
+    quick = ServerSettings(
+        concurrency=8, timeout=5.0, connect_timeout=1.0, retries=2, backoff=0.01, eject_after=2, readmission=readmission
+    )
     monkeypatch.setattr("cai.engines.server.DEFAULT_SETTINGS", quick)
     monkeypatch.delenv("CAI_SERVERS", raising=False)
 
