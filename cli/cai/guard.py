@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import typer
+from rich.markup import escape
 
 from cai.console import stderr_console
 from cai.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, CaiError
@@ -24,7 +25,8 @@ def guarded(action: Callable[[], T], debug: bool = False) -> T:
     except CaiError as exc:
         if debug:
             traceback.print_exc()
-        err.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        # escaped: a message may hold brackets that are not markup, such as pip install 'cai[ray]'
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted")
