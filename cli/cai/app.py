@@ -29,7 +29,11 @@ from cai.commands import (
     OverwriteOption,
     PromptColumnOption,
     QuietOption,
+    RayOption,
     RejectsOption,
+    ReplicaCpusOption,
+    ReplicaGpusOption,
+    ReplicasOption,
     ServerConcurrencyOption,
     ServerOption,
     ServersFileOption,
@@ -42,6 +46,7 @@ from cai.commands import (
 )
 from cai.console import RichProgress, score_table, summary_table, write_stats
 from cai.dryrun import DryRun
+from cai.engines.ray import RayOptions
 from cai.evaluation.cli import evaluate
 from cai.export.cli import export
 from cai.formats import OUTPUT_FORMATS, OutputFormat
@@ -115,6 +120,10 @@ def revise(
     server: ServerOption = None,
     servers_file: ServersFileOption = None,
     server_concurrency: ServerConcurrencyOption = 64,
+    ray: RayOption = None,
+    replicas: ReplicasOption = None,
+    replica_cpus: ReplicaCpusOption = None,
+    replica_gpus: ReplicaGpusOption = None,
     input_format: InputFormatOption = "auto",
     prompt_column: PromptColumnOption = None,
     id_column: IdColumnOption = None,
@@ -167,6 +176,7 @@ def revise(
         servers=tuple(server or ()),
         servers_file=servers_file,
         server_concurrency=server_concurrency,
+        ray=RayOptions(ray, replicas, replica_cpus, replica_gpus),
         input_format=cast(SourceFormat, source_format),
         prompt_column=prompt_column,
         id_column=id_column,
@@ -221,6 +231,10 @@ def score(
     server: ServerOption = None,
     servers_file: ServersFileOption = None,
     server_concurrency: ServerConcurrencyOption = 64,
+    ray: RayOption = None,
+    replicas: ReplicasOption = None,
+    replica_cpus: ReplicaCpusOption = None,
+    replica_gpus: ReplicaGpusOption = None,
     mode: ModeOption = "auto",
     split: SplitOption = None,
     stats_json: Annotated[
@@ -262,6 +276,7 @@ def score(
         servers=tuple(server or ()),
         servers_file=servers_file,
         server_concurrency=server_concurrency,
+        ray=RayOptions(ray, replicas, replica_cpus, replica_gpus),
         rejects=rejects,
         overwrite=overwrite,
         max_bad_rows=max_bad_rows,

@@ -74,7 +74,28 @@ ServersFileOption = Annotated[
     str | None, typer.Option("--servers-file", help="A file of server URLs, one per line (# comments).")
 ]
 ServerConcurrencyOption = Annotated[
-    int, typer.Option(min=1, help="With --server: requests in flight per server (match its max_num_seqs).")
+    int,
+    typer.Option(
+        min=1, help="With --server: requests in flight per server (match its max_num_seqs); with --ray, per replica."
+    ),
+]
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        help="Run the engines as replicas on a Ray cluster, which places them and restarts one whose node dies: "
+        "HOST:PORT of a running cluster, auto (one running on this machine) or local (start one for this run). "
+        "Also: CAI_RAY_ADDRESS. Needs pip install 'cai[ray]'. docs/scale.md.",
+    ),
+]
+ReplicasOption = Annotated[int | None, typer.Option("--replicas", min=1, help="With --ray: engines to run. Default 1.")]
+ReplicaCpusOption = Annotated[
+    float | None,
+    typer.Option("--replica-cpus", min=0.0, help="With --ray: CPUs each replica reserves. Default 1."),
+]
+ReplicaGpusOption = Annotated[
+    float | None,
+    typer.Option("--replica-gpus", min=0.0, help="With --ray: GPUs each replica reserves. Default 0."),
 ]
 RejectsOption = Annotated[
     str | None, typer.Option(help="Quarantine file for rows that give no output. Default: OUT.rejects.jsonl.")

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from cai import constitution
 from cai.engine_args import parse_engine_args
 from cai.engines import Engine
+from cai.engines.ray import RayOptions
 from cai.engines.vllm import VLLMEngine
 from cai.errors import InputError
 from cai.events import StageDone
@@ -56,7 +57,8 @@ class ReviseJob:
     engine_args: tuple[str, ...] = ()
     servers: tuple[str, ...] = ()  # --server URLs (with --servers-file and CAI_SERVERS): vLLM servers, not in-process
     servers_file: str | None = None
-    server_concurrency: int = 64  # requests in flight per server
+    server_concurrency: int = 64  # requests in flight per server (with --ray, per replica)
+    ray: RayOptions | None = None  # --ray and its replica options: engines as Ray actors (cai.engines.ray)
     input_format: SourceFormat = "auto"
     prompt_column: str | None = None  # tables: the prompt column (None: `prompt`, else hh-rlhf columns)
     id_column: str | None = None  # tables: the id column (None: `id` if there is one)
@@ -156,7 +158,14 @@ def prepare(
     if bad_rows is not None and not dry_run:
         raise InputError(bad_rows)
     model_path, model_label, engine_factory = resolve_engine(
-        job.model, job.servers, job.servers_file, engine_args, progress.note, engine_factory, job.server_concurrency
+        job.model,
+        job.servers,
+        job.servers_file,
+        engine_args,
+        progress.note,
+        engine_factory,
+        job.server_concurrency,
+        job.ray,
     )
     parameters = _parameters(loaded, model_label, settings, job.judge, job.min_margin)
     run_key = fingerprint(parameters)  # without the format: a row's key names its content, not its shape

@@ -13,6 +13,7 @@ from cai.records import Scan
 
 if TYPE_CHECKING:
     from cai.engines import Engine
+    from cai.engines.ray import RayOptions
 
 EngineFactory = Callable[[str, Mapping[str, str], str], "Engine"]
 
@@ -25,11 +26,23 @@ def resolve_engine(
     note: Callable[[str], None],
     factory: EngineFactory,
     concurrency: int = 64,
+    ray: RayOptions | None = None,
 ) -> tuple[str, str, EngineFactory]:
-    """(model path, row label, engine factory): in-process vLLM, or the servers given (checked here, exit 2)."""
+    """(model path, row label, engine factory): in-process vLLM, replicas on a Ray cluster (cai.engines.ray),
+    or the servers given (checked here, exit 2)."""
     from cai.engines.probe import check_servers, server_urls  # httpx loads only for runs on servers
+    from cai.engines.ray import ray_engine_factory  # Ray itself loads only when the replicas start
 
     urls = server_urls(servers, servers_file)
+    cluster = ray.resolved() if ray is not None else None
+    if cluster is not None:
+        if urls:
+            raise InputError(
+                "--ray and --server (or --servers-file, CAI_SERVERS) cannot be combined: on --ray cai starts and "
+                "owns its engines, --server uses engines started by hand; give one of them"
+            )
+        path, label = resolve_model(model_name, note)
+        return path, label, ray_engine_factory(cluster, factory, model_name is None, concurrency, note)
     if not urls:
         path, label = resolve_model(model_name, note)
         return path, label, factory

@@ -18,6 +18,7 @@ from typing import Any
 from cai import constitution
 from cai.engine_args import parse_engine_args
 from cai.engines import Engine
+from cai.engines.ray import RayOptions
 from cai.errors import InputError
 from cai.events import StageDone
 from cai.flows import drive, in_order
@@ -54,7 +55,8 @@ class ScoreJob:
     engine_args: tuple[str, ...] = ()
     servers: tuple[str, ...] = ()  # as ReviseJob
     servers_file: str | None = None
-    server_concurrency: int = 64  # requests in flight per server
+    server_concurrency: int = 64  # requests in flight per server (with --ray, per replica)
+    ray: RayOptions | None = None  # --ray and its replica options: engines as Ray actors (cai.engines.ray)
     rejects: str | None = None
     overwrite: bool = False
     max_bad_rows: int = 10
@@ -120,7 +122,14 @@ def prepare_score(
     if bad_rows is not None and not dry_run:
         raise InputError(bad_rows)
     model_path, model_label, engine_factory = resolve_engine(
-        job.model, job.servers, job.servers_file, engine_args, progress.note, engine_factory, job.server_concurrency
+        job.model,
+        job.servers,
+        job.servers_file,
+        engine_args,
+        progress.note,
+        engine_factory,
+        job.server_concurrency,
+        job.ray,
     )
     parameters = _parameters(job, loaded, model_label)
     run_key = fingerprint(parameters)

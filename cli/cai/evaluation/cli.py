@@ -15,7 +15,11 @@ from cai.commands import (
     MaxRowBytesOption,
     OverwriteOption,
     QuietOption,
+    RayOption,
     RejectsOption,
+    ReplicaCpusOption,
+    ReplicaGpusOption,
+    ReplicasOption,
     ServerConcurrencyOption,
     ServerOption,
     ServersFileOption,
@@ -23,6 +27,7 @@ from cai.commands import (
     run_command,
 )
 from cai.console import RichProgress, stderr_console, write_stats
+from cai.engines.ray import RayOptions
 from cai.errors import GateFailed, InputError
 from cai.evaluation.plan import EvalJob, SideJob
 from cai.evaluation.run import EvalSummary, run_eval
@@ -76,6 +81,10 @@ def evaluate(
     server: ServerOption = None,
     servers_file: ServersFileOption = None,
     server_concurrency: ServerConcurrencyOption = 64,
+    ray: RayOption = None,
+    replicas: ReplicasOption = None,
+    replica_cpus: ReplicaCpusOption = None,
+    replica_gpus: ReplicaGpusOption = None,
     input_format: Annotated[str, typer.Option(help="auto (by extension, else by content), jsonl or text.")] = "auto",
     rejects: RejectsOption = None,
     overwrite: OverwriteOption = False,
@@ -115,6 +124,7 @@ def evaluate(
         servers=tuple(server or ()),
         servers_file=servers_file,
         server_concurrency=server_concurrency,
+        ray=RayOptions(ray, replicas, replica_cpus, replica_gpus),
         input_format="jsonl" if input_format == "jsonl" else "text" if input_format == "text" else "auto",
         rejects=rejects,
         overwrite=overwrite,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cai import constitution
+from cai.engines.ray import RayOptions
 from cai.evaluation.answers import Sampling, answer_key
 from cai.evaluation.engines import Role
 from cai.evaluation.inputs import AnswerFile, Item, read_answer_file, validate_eval_prompt
@@ -55,6 +56,7 @@ class EvalJob:
     servers: tuple[str, ...] = ()
     servers_file: str | None = None
     server_concurrency: int = 64
+    ray: RayOptions | None = None  # --ray and its replica options: engines as Ray actors (cai.engines.ray)
     input_format: InputFormat = "auto"
     rejects: str | None = None
     overwrite: bool = False
@@ -123,7 +125,14 @@ def prepare(
     def role(model: str | None) -> Role:
         if model not in resolved:
             path, label, built = resolve_engine(
-                model, job.servers, job.servers_file, engine_args, progress.note, factory, job.server_concurrency
+                model,
+                job.servers,
+                job.servers_file,
+                engine_args,
+                progress.note,
+                factory,
+                job.server_concurrency,
+                job.ray,
             )
             resolved[model] = Role(path, label, built)
         return resolved[model]
