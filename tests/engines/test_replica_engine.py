@@ -132,7 +132,7 @@ def test_a_late_failure_from_before_a_restart_does_not_take_the_replica_out_agai
         run(engine, wave(f"t{time.monotonic()}-", range(1000, 1001)))
     replicas[0].fail_orphans()  # now Ray reports the call of the dead process lost
     while lost[0] not in results:
-        results.update(dict(engine.collect()))
+        results.update((ticket, generation.text) for ticket, generation in engine.collect())
     assert engine.backends_report()[0]["taken_out"] == 1  # the restarted replica stays in
 
 
