@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,7 +13,13 @@ from cai.engines import Engine, Generation, Request
 from cai.events import StageDone
 from tests.fakes import ScriptedEngine
 
+if TYPE_CHECKING:
+    from tests.integration.ray_cluster import RayTestCluster
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Ray (the --ray tests' cluster, and any run they start) stays on loopback: without this Ray turns 127.0.0.1 into
+# this machine's network address. Read once, when ray is first imported (vLLM imports it too), hence here.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
 class RecordingProgress:
@@ -136,6 +143,18 @@ def run_cli(engine: Engine, *args: str) -> tuple[int, str, str]:
         patch.setattr("cai.commands.ENGINE_FACTORY", lambda path, engine_args, label: Borrowed(engine))
         result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayTestCluster]:
+    """A real two-node Ray cluster on this machine for the --ray tests: started once, stopped at the session's end."""
+    from tests.integration.ray_cluster import start_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import socket
+import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -180,19 +181,23 @@ def check_resources(cluster: RayCluster) -> None:
 
 
 def _messages_to_stderr() -> None:
-    """Ray's driver prints cluster messages ("a worker died ...") on stdout, which carries cai's rows: send them to
-    stderr instead. A private function of Ray's; if a Ray version lacks it, nothing changes."""
+    """Ray's driver prints cluster messages ("a node was marked dead", with 20 lines of the raylet's log) on
+    stdout, which carries cai's rows: print the first line of each on stderr instead (cai's own notes say
+    what a lost replica means for the run). This replaces a private function of Ray's; a Ray without it
+    changes nothing here."""
     from ray._private import worker
 
-    original = getattr(worker, "print_to_stdstream", None)
-    if original is None or getattr(original, "_cai", False):
+    if getattr(getattr(worker, "print_to_stdstream", None), "_cai", False) or not hasattr(worker, "print_to_stdstream"):
         return
 
-    def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
-        original({**data, "is_err": True}, ignore_prefix)
+    def first_lines(data: dict[str, Any], ignore_prefix: bool) -> None:
+        for line in data.get("lines") or ():
+            text = str(line).strip()
+            if text:
+                sys.stderr.write(f"ray: {text.splitlines()[0][:240]}\n")
 
-    to_stderr._cai = True  # type: ignore[attr-defined]
-    worker.print_to_stdstream = to_stderr
+    first_lines._cai = True  # type: ignore[attr-defined]
+    worker.print_to_stdstream = first_lines
 
 
 class RayLink:

@@ -35,7 +35,9 @@ from cai.errors import EngineError
 
 Fault = Literal["down", "refused", "failed"]  # the replica is gone / the request's own fault / worth a retry
 Note = Callable[[str], None]
-REPLICA_READMISSION = Readmission(give_up_after=300.0)  # a restarted replica reloads its model: wait longer
+# a ping is cheap and a restart (node loss found, model reloaded) takes seconds to minutes: ask every 10 s at most,
+# and with every replica out wait 5 minutes for one to come back
+REPLICA_READMISSION = Readmission(first_wait=1.0, max_wait=10.0, give_up_after=300.0)
 
 
 class Link(Protocol):

@@ -1,0 +1,211 @@
+"""cai on Ray replicas: one real replica against in-process, and scaling over fake replicas of fixed latency.
+
+1. real     — the same chat workload as bench/servers.py (N prompts, M new tokens, seeded, temperature 0.7)
+              through the in-process VLLMEngine, then through one replica (a Ray actor on a local Ray
+              instance, holding the same engine, `--replica-cpus` = every core) started after the
+              in-process engine is closed, so they never share the CPU. Generated tokens/s of each and
+              their ratio (target >= 0.9); how long the replica took to be ready.
+2. scaling  — N replicas (real Ray actors: cai's ReplicaHost, each holding a fake engine that answers every
+              request `--latency` seconds after it arrived, whatever else it holds), N = 1, 2, 4, 8, 16,
+              each kept full (`--concurrency` requests in flight): cai's throughput over N against N times
+              one replica's (target >= 0.9), and the driver's peak RSS.
+
+Both parts start a local Ray instance on loopback (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0). Results go to
+bench/results/ray-replicas.json; BENCHMARKS.md records them.
+
+    .venv/bin/python bench/ray_replicas.py                  # both parts
+    .venv/bin/python bench/ray_replicas.py --skip real      # scaling only (no vLLM)
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "cli"))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # the local Ray instance stays on loopback
+
+from servers import drain, rss_mb, timed, workload  # noqa: E402
+from throughput import machine  # noqa: E402
+
+
+class FixedLatencyEngine:
+    """A fake engine for the scaling part: each request is answered `latency` s after it was submitted.
+
+    Defined in this script, so Ray ships the class to the replicas by value (nothing to install there).
+    """
+
+    max_model_len = 4096
+    dtype = "none"
+    dtype_reason = "a fake engine of fixed latency"
+
+    def __init__(self, latency: float, model_name: str) -> None:
+        self.latency = latency
+        self.model_name = model_name
+        self._due: list[tuple[float, int, Any]] = []
+        self._tickets = itertools.count()
+
+    def submit(self, requests: Sequence[Any]) -> list[int]:
+        tickets = [next(self._tickets) for _ in requests]
+        ready = time.monotonic() + self.latency
+        for ticket, request in zip(tickets, requests, strict=True):
+            heapq.heappush(self._due, (ready, ticket, request))
+        return tickets
+
+    def step(self) -> list[tuple[int, Any]]:
+        from cai.engines import Generation
+
+        if not self._due:
+            return []
+        time.sleep(max(0.0, min(self._due[0][0] - time.monotonic(), 0.05)))
+        done = []
+        while self._due and self._due[0][0] <= time.monotonic():
+            _, ticket, request = heapq.heappop(self._due)
+            text = " ".join(["tok"] * request.max_tokens)
+            done.append((ticket, Generation(text, "length", 10, request.max_tokens)))
+        return done
+
+    def prompt_tokens(self, messages: Sequence[Mapping[str, str]]) -> int:
+        return 10
+
+    def close(self) -> None:
+        pass
+
+
+def part_real(args: argparse.Namespace) -> dict[str, Any]:
+    from cai.engines.ray import RayCluster, start_replicas
+    from cai.engines.replicas import ReplicaSettings
+    from cai.engines.vllm import VLLMEngine
+    from cai.pipeline import build_engine
+    from cai.preflight import resolve_model
+
+    requests = workload(args.prompts, args.max_tokens)
+    folder, label = resolve_model(None, lambda message: None)
+    local = VLLMEngine(folder, {}, model_name=label)
+    report: dict[str, Any] = {"workload": {"prompts": args.prompts, "max_tokens": args.max_tokens}}
+    report["in_process"] = {
+        **timed(local, requests),
+        "dtype": local.dtype,
+        "load_seconds": round(local.load_seconds, 1),
+    }
+    local.close()
+    del local
+    cpus = float(os.cpu_count() or 1)
+    cluster = RayCluster("local", 1, cpus, 0.0)
+    started = time.perf_counter()
+    remote = start_replicas(cluster, build_engine, folder, {}, label, True, ReplicaSettings(), print)
+    report["replica_ready_seconds"] = round(time.perf_counter() - started, 1)
+    report["replica_cpus"] = cpus
+    try:
+        report["one_replica"] = {**timed(remote, requests), "dtype": remote.dtype}
+    finally:
+        remote.close()
+    ratio = report["one_replica"]["tokens_per_second"] / report["in_process"]["tokens_per_second"]
+    report["ratio"] = round(ratio, 3)
+    return report
+
+
+def part_scaling(args: argparse.Namespace) -> dict[str, Any]:
+    import ray
+
+    from cai.engines.ray import RayCluster, RayLink, actor_options, connect
+    from cai.engines.replica import ReplicaHost
+    from cai.engines.replicas import ReplicaEngine, ReplicaSettings
+
+    connect("local")
+    host = ray.remote(ReplicaHost)
+    settings = ReplicaSettings(concurrency=args.concurrency)
+    results: dict[str, Any] = {
+        "latency_seconds": args.latency,
+        "concurrency_per_replica": args.concurrency,
+        "reply_tokens": args.reply_tokens,
+        "rounds": args.rounds,
+        "runs": [],
+    }
+    base = None
+    try:
+        for n in (1, 2, 4, 8, 16):
+            share = RayCluster("local", n, ray.cluster_resources().get("CPU", 1) / n, 0.0)  # fakes compute nothing
+            handles, names = [], [f"bench-{n}-{i}" for i in range(n)]
+            for name in names:
+                options = actor_options(share, name, args.concurrency)
+                handles.append(host.options(**options).remote(_fake_factory(args.latency), "-", {}, "fake", name))
+            engine = ReplicaEngine([RayLink(h, name) for h, name in zip(handles, names, strict=True)], settings)
+            requests = workload(n * args.concurrency * args.rounds, args.reply_tokens)
+            drain(engine, requests[: n * args.concurrency], window=n * args.concurrency)  # warm: every path once
+            peak = [rss_mb()]
+            stop = threading.Event()
+
+            def sample(peak: list[float] = peak, stop: threading.Event = stop) -> None:
+                while not stop.wait(0.05):
+                    peak[0] = max(peak[0], rss_mb())
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            began = time.perf_counter()
+            tokens = drain(engine, requests, window=n * args.concurrency)
+            seconds = time.perf_counter() - began
+            stop.set()
+            sampler.join()
+            for handle in handles:
+                ray.kill(handle, no_restart=True)
+            rate = tokens / seconds
+            base = base or rate
+            run = {
+                "replicas": n,
+                "requests": len(requests),
+                "seconds": round(seconds, 2),
+                "tokens_per_second": round(rate, 1),
+                "ratio_to_n_times_one": round(rate / (n * base), 3),
+                "driver_peak_rss_mb": round(peak[0], 1),
+            }
+            print(json.dumps(run), file=sys.stderr)
+            results["runs"].append(run)
+    finally:
+        ray.shutdown()
+    return results
+
+
+def _fake_factory(latency: float) -> Any:
+    def build(path: str, engine_args: Mapping[str, str], label: str) -> FixedLatencyEngine:
+        return FixedLatencyEngine(latency, label)
+
+    return build
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--prompts", type=int, default=32)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--latency", type=float, default=2.0, help="scaling: seconds each fake reply takes")
+    parser.add_argument("--concurrency", type=int, default=16, help="scaling: requests in flight per replica")
+    parser.add_argument("--rounds", type=int, default=4, help="scaling: each replica's slots filled this often")
+    parser.add_argument("--reply-tokens", type=int, default=64, help="scaling: tokens in each fake reply")
+    parser.add_argument("--skip", choices=["real", "scaling"], action="append", default=[])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ray-replicas.json")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    report: dict[str, Any] = {"machine": machine()}
+    if "scaling" not in args.skip:
+        report["scaling"] = part_scaling(args)
+    if "real" not in args.skip:
+        report["real"] = part_real(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
