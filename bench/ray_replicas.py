@@ -85,8 +85,8 @@ class FixedLatencyEngine:
 
 
 def part_real(args: argparse.Namespace) -> dict[str, Any]:
+    from cai.engines.links import ReplicaSettings
     from cai.engines.ray import RayCluster, start_replicas
-    from cai.engines.replicas import ReplicaSettings
     from cai.engines.vllm import VLLMEngine
     from cai.pipeline import build_engine
     from cai.preflight import resolve_model
@@ -120,9 +120,10 @@ def part_real(args: argparse.Namespace) -> dict[str, Any]:
 def part_scaling(args: argparse.Namespace) -> dict[str, Any]:
     import ray
 
+    from cai.engines.links import ReplicaSettings
     from cai.engines.ray import RayCluster, RayLink, actor_options, connect
     from cai.engines.replica import ReplicaHost
-    from cai.engines.replicas import ReplicaEngine, ReplicaSettings
+    from cai.engines.replicas import ReplicaEngine
 
     connect("local")
     host = ray.remote(ReplicaHost)

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cai.engines import Generation, Message, Request
+from cai.engines.links import Fault
 from cai.engines.replica import ReplicaInfo
-from cai.engines.replicas import Fault
 from tests.fakes import ScriptedEngine
 
 _incarnations = itertools.count(1)

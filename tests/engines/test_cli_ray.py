@@ -11,9 +11,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cai.app import app
+from cai.engines.links import ReplicaSettings
 from cai.engines.ray import RayCluster
 from cai.engines.replica import Factory
-from cai.engines.replicas import ReplicaEngine, ReplicaSettings
+from cai.engines.replicas import ReplicaEngine
 from tests.conftest import write_lines
 from tests.evaluation.helpers import read_rows
 from tests.fake_replicas import FakeReplica

@@ -11,8 +11,9 @@ from types import FrameType
 import pytest
 
 from cai.engines import Request
+from cai.engines.links import ReplicaSettings
 from cai.engines.pool import Readmission
-from cai.engines.replicas import ReplicaEngine, ReplicaSettings
+from cai.engines.replicas import ReplicaEngine
 from cai.errors import EngineError
 from tests.fake_replicas import FakeReplica
 
@@ -161,7 +162,8 @@ def test_no_replica_left_is_an_engine_error_that_says_rerun() -> None:
 
 def test_with_every_replica_out_the_run_waits_for_one_to_come_back() -> None:
     replicas = [FakeReplica("r0", restart_after=0.3)]
-    engine = engine_on(replicas)
+    patient = Readmission(first_wait=0.05, max_wait=0.2, give_up_after=5.0)  # the restart comes well before
+    engine = engine_on(replicas, ReplicaSettings(**{**QUICK.__dict__, "readmission": patient}))
     replicas[0].faults = deque(["die_during"])
     run(engine, wave("q", range(6)))  # all six come back: after the restart, on the same replica
     assert replicas[0].deaths == 1 and len(replicas[0].answered) == 6

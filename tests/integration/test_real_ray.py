@@ -32,7 +32,7 @@ PROMPTS = ROOT / "prompts" / "sample.jsonl"
 SCORE_ROWS = ROOT / "prompts" / "sample-score.jsonl"
 EVAL_PROMPTS = ROOT / "prompts" / "sample-eval.jsonl"
 REVISE = ("--rounds", "1", "--max-tokens", "16", "--seed", "3")
-COPIES = 3  # the sample's 8 prompts three times (ids of their own): a run long enough to see a restart
+COPIES = 4  # the sample's 8 prompts four times (ids of their own): a run long enough to see a restart
 
 
 def on(cluster: RayTestCluster, replicas: int) -> tuple[str, ...]:

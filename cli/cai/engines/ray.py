@@ -23,9 +23,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from cai.engines.links import Fault, ReplicaSettings
 from cai.engines.protocol import Engine, Generation, Message, Request
 from cai.engines.replica import Factory, ReplicaHost, ReplicaInfo
-from cai.engines.replicas import Fault, ReplicaEngine, ReplicaSettings
+from cai.engines.replicas import ReplicaEngine
 from cai.errors import EngineError, InputError
 
 RAY_ENV = "CAI_RAY_ADDRESS"

@@ -1,18 +1,12 @@
 """ReplicaEngine: the engine protocol over replicas, each one cai engine in a process of its own (a Ray actor).
 
-All scheduling happens on the caller's thread, inside `submit` and `collect`: no thread of its own, no
-locks. Every call to a replica returns a future whose done-callback puts it on one queue that `collect`
-reads, so finishing N requests costs N queue reads however many are in flight. The pool
-(`cai.engines.pool`, shared with the server engine) keeps a record on its replica (its prefix cache) and
-sends new records to the least-loaded one; a replica holds at most `concurrency` requests in flight and
-the rest wait for its slots.
-
-Faults: a replica whose process died (killed, its node lost) is taken out at once, as a server that
-refuses connections; its waiting requests go to the others, and each request it held is sent again, with
-its ticket and its seed, when its call fails. A replica taken out is pinged with growing waits and
-re-admitted once it answers (Ray restarted it). Each ticket comes back exactly once: a call that was given
-up (no reply in time) is never read. With every replica out for longer than the pool waits, the run
-stops (exit 1) and a rerun resumes.
+Everything runs on the caller's thread, in `submit` and `collect`: no thread, no locks. Each call to a
+replica is a future whose done-callback puts it on one queue that `collect` reads. The pool (shared with
+the server engine) keeps a record on its replica (its prefix cache), sends new records to the least-loaded
+one, and at most `concurrency` requests are in flight per replica. A replica whose process died is taken
+out at once; each request it held is sent again with its ticket and seed, and every ticket comes back
+exactly once (a call given up is never read). A replica taken out is pinged with growing waits and
+re-admitted when it answers (Ray restarted it); with every replica out too long the run stops (exit 1).
 """
 
 from __future__ import annotations
@@ -25,74 +19,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any
 
-from cai.engines.pool import Backend, NoServerLeft, Pool, Readmission
+from cai.engines.links import Call, Fault, Link, Probe, ReplicaSettings, State
+from cai.engines.pool import Backend, NoServerLeft, Pool
 from cai.engines.protocol import Generation, Message, Request
 from cai.engines.replica import ReplicaInfo
 from cai.errors import EngineError
 
-Fault = Literal["down", "refused", "failed"]  # the replica is gone / the request's own fault / worth a retry
 Note = Callable[[str], None]
-# a ping is cheap and a restart (node loss found, model reloaded) takes seconds to minutes: ask every 10 s at most,
-# and with every replica out wait 5 minutes for one to come back
-REPLICA_READMISSION = Readmission(first_wait=1.0, max_wait=10.0, give_up_after=300.0)
-
-
-class Link(Protocol):
-    """One replica as the driver sees it: every call returns a future."""
-
-    name: str
-
-    def generate(self, request: Request) -> Future[Generation]: ...
-
-    def ping(self) -> Future[ReplicaInfo]: ...
-
-    def prompt_tokens(self, messages: Sequence[Message]) -> Future[int]: ...
-
-    def fault(self, error: BaseException) -> tuple[Fault, str]:
-        """What a failed call means, and a one-line reason."""
-        ...
-
-
-@dataclass(frozen=True)
-class ReplicaSettings:
-    concurrency: int = 64  # requests in flight per replica; its engine batches them
-    timeout: float = 600.0  # seconds for one reply before the call is given up and the request sent again
-    retries: int = 4  # further attempts for one request, besides those a replica's death costs
-    eject_after: int = 3  # failed calls in a row (not deaths: those take a replica out at once)
-    backoff: float = 0.5  # first wait before retrying a failed call; doubles, with jitter
-    start_timeout: float = 900.0  # for every replica to be placed and load its model
-    probe_timeout: float = 60.0  # a ping unanswered this long counts as a failed probe
-    readmission: Readmission = REPLICA_READMISSION
-
-
-@dataclass
-class _Call:
-    ticket: int
-    request: Request
-    tries: int = 0
-    backend: Backend | None = None
-    epoch: int = 0  # the backend's re-admissions when sent: a late failure from before a restart is stale
-    sent: float = 0.0
-
-
-@dataclass
-class _Probe:
-    backend: Backend
-    sent: float
-
-
-@dataclass
-class _State:
-    calls: dict[Future[Any], _Call] = field(default_factory=dict)
-    probes: dict[Future[Any], _Probe] = field(default_factory=dict)
-    parked: dict[str, deque[_Call]] = field(default_factory=dict)  # waiting for a slot on that replica
-    homeless: deque[_Call] = field(default_factory=deque)  # every replica out: waiting for one to return
-    later: list[tuple[float, int, _Call]] = field(default_factory=list)  # retries after a backoff (a heap)
-    finished: list[tuple[int, Generation]] = field(default_factory=list)
-    held: list[tuple[int, Generation]] = field(default_factory=list)  # finished while `generate` waited
 
 
 class ReplicaEngine:
@@ -113,7 +48,7 @@ class ReplicaEngine:
         self._links = {link.name: link for link in links}
         backends = [Backend(link.name, self.settings.concurrency, kind="replica") for link in links]
         self._pool = Pool(backends, self.settings.eject_after, self.settings.readmission, clock)
-        self._state = _State(parked={link.name: deque() for link in links})
+        self._state = State(parked={link.name: deque() for link in links})
         self._done: queue.Queue[Future[Any]] = queue.Queue()
         self._incarnations: dict[str, str] = {}
         self._order = itertools.count()
@@ -145,7 +80,7 @@ class ReplicaEngine:
         self._next_ticket += len(requests)
         self._open += len(requests)
         for ticket, request in zip(tickets, requests, strict=True):
-            self._dispatch(_Call(ticket, request))
+            self._dispatch(Call(ticket, request))
         return tickets
 
     def collect(self) -> list[tuple[int, Generation]]:
@@ -169,9 +104,7 @@ class ReplicaEngine:
                 future = self._links[backend.name].prompt_tokens(messages)
                 try:
                     return int(future.result(timeout=self.settings.timeout))
-                except BaseException as exc:
-                    if isinstance(exc, KeyboardInterrupt):
-                        raise
+                except Exception as exc:
                     self._failed(backend, exc, epoch=backend.readmitted)
             self._tend()  # none could count: wait for one to come back (or give up)
             self._settle_ready(0.2)
@@ -203,11 +136,11 @@ class ReplicaEngine:
                     f"replica(s) {names} not ready after {self.settings.start_timeout:.0f} s: the cluster may not "
                     "have the CPUs/GPUs they ask for (--replica-cpus/--replica-gpus), or the model loads slowly"
                 ) from None
-            link = pending.pop(future)
-            if future.exception() is not None:
-                errors.append(f"{link.name}: {link.fault(future.exception())[1]}")  # type: ignore[arg-type]
-                continue
-            self._welcome(link.name, future.result())
+            link, error = pending.pop(future), future.exception()
+            if error is not None:
+                errors.append(f"{link.name}: {link.fault(error)[1]}")
+            else:
+                self._welcome(link.name, future.result())
         if errors:
             raise EngineError("replica(s) failed to start:\n" + "\n".join(errors))
         first = next(iter(self.infos.values()))
@@ -225,12 +158,11 @@ class ReplicaEngine:
         self.infos[name] = info
         backend.placement = info.placement
         if known is None:
-            loaded = f"pid {info.pid}, engine loaded in {info.load_seconds:.0f} s"
-            self._note(f"replica {name} ready on {info.placement} ({loaded})")
+            self._note(f"replica {name} ready on {info.placement} (pid {info.pid}, loaded in {info.load_seconds:.0f}s)")
 
     # --- scheduling ---
 
-    def _dispatch(self, call: _Call) -> None:
+    def _dispatch(self, call: Call) -> None:
         try:
             backend = self._pool.pick(call.request.affinity)
         except NoServerLeft:
@@ -242,7 +174,7 @@ class ReplicaEngine:
             backend.waiting += 1
             self._state.parked[backend.name].append(call)
 
-    def _send(self, call: _Call, backend: Backend) -> None:
+    def _send(self, call: Call, backend: Backend) -> None:
         call.tries += 1
         call.backend, call.epoch, call.sent = backend, backend.readmitted, self._clock()
         backend.busy += 1
@@ -275,12 +207,12 @@ class ReplicaEngine:
         while state.later and state.later[0][0] <= now:
             self._dispatch(heapq.heappop(state.later)[2])
         for backend in self._pool.due():
-            state.probes[self._watch(self._links[backend.name].ping())] = _Probe(backend, now)
+            state.probes[self._watch(self._links[backend.name].ping())] = Probe(backend, now)
         if state.homeless and self._pool.live:
             homeless, state.homeless = state.homeless, deque()
             for call in homeless:
                 self._dispatch(call)
-        if not self._pool.live and self._pool.gave_up():
+        if not self._pool.live and not state.probes and self._pool.gave_up():  # an unanswered ping may re-admit
             raise EngineError(
                 f"every replica was taken out and none answered again in time ({self._pool.describe_failures()}). "
                 "Rows finished so far are committed: rerun the same command to resume."
@@ -318,7 +250,7 @@ class ReplicaEngine:
         kind = self._failed(call.backend, error, call.epoch)  # type: ignore[arg-type]
         self._again(call, 0.0 if kind == "down" else self.settings.backoff * 2 ** (call.tries - 1))
 
-    def _release(self, call: _Call) -> None:
+    def _release(self, call: Call) -> None:
         """The call's slot is free: the next request waiting for this replica takes it."""
         backend = call.backend
         assert backend is not None
@@ -344,7 +276,7 @@ class ReplicaEngine:
                 self._dispatch(parked.popleft())
         return kind
 
-    def _again(self, call: _Call, delay: float) -> None:
+    def _again(self, call: Call, delay: float) -> None:
         limit = 1 + self.settings.retries + self.settings.eject_after * len(self._pool.backends)
         if call.tries >= limit:
             raise EngineError(f"a request failed {call.tries} times; last: {self._pool.describe_failures()}")

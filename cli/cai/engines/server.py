@@ -148,6 +148,8 @@ class ServerEngine:
         """Token count after the served model's chat template, from a live server's /tokenize."""
         body = {"model": self.model_name, "messages": list(messages), "add_generation_prompt": True}
         errors = []
+        while not self._pool.live and not self._pool.gave_up():  # every server out: wait for one to come back
+            time.sleep(0.2)
         for server in [s for s in self._pool.backends if s.alive]:
             try:
                 response = self._sync.post(f"{server.name}/tokenize", json=body)
