@@ -59,6 +59,8 @@ class RayOptions:
             )
         if importlib.util.find_spec("ray") is None:
             raise InputError(f"--ray needs Ray, which is not installed in this environment: {INSTALL}")
+        if address not in ("auto", "local"):
+            _check_reachable(address)
         return RayCluster(address, self.replicas or 1, 1.0 if self.cpus is None else self.cpus, self.gpus or 0.0)
 
     def _sizes(self) -> list[tuple[str, object]]:
@@ -144,15 +146,6 @@ def connect(address: str) -> bool:
 
     if ray.is_initialized():  # the caller (a test, a notebook) is connected already
         return False
-    if address not in ("auto", "local"):
-        host, port = address.rsplit(":", 1)
-        try:
-            socket.create_connection((host, int(port)), timeout=5).close()
-        except OSError as exc:
-            raise InputError(
-                f"--ray {address}: nothing answers there ({exc}); start the cluster (ray start --head) "
-                "or give the address it printed"
-            ) from None
     options: dict[str, Any] = {"namespace": NAMESPACE, "log_to_driver": False, "logging_level": logging.ERROR}
     if address == "local":
         options["include_dashboard"] = False
@@ -162,6 +155,18 @@ def connect(address: str) -> bool:
         raise InputError(f"--ray {address}: cannot join the cluster ({str(exc).splitlines()[0]})") from None
     _messages_to_stderr()
     return True
+
+
+def _check_reachable(address: str) -> None:
+    """Something must listen at HOST:PORT: found before any file is written (Ray itself would retry for minutes)."""
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise InputError(
+            f"--ray {address}: nothing answers there ({exc}); start the cluster (ray start --head) "
+            "or give the address it printed"
+        ) from None
 
 
 def check_resources(cluster: RayCluster) -> None:
