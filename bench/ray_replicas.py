@@ -3,8 +3,9 @@
 1. real     — the same chat workload as bench/servers.py (N prompts, M new tokens, seeded, temperature 0.7)
               through the in-process VLLMEngine, then through one replica (a Ray actor on a local Ray
               instance, holding the same engine, `--replica-cpus` = every core) started after the
-              in-process engine is closed, so they never share the CPU. Generated tokens/s of each and
-              their ratio (target >= 0.9); how long the replica took to be ready.
+              in-process engine is closed, so they never share the CPU; `--repeat` such pairs. Generated
+              tokens/s of each, their ratio per pair and the median (target >= 0.9); how long the replica
+              took to be ready.
 2. scaling  — N replicas (real Ray actors: cai's ReplicaHost, each holding a fake engine that answers every
               request `--latency` seconds after it arrived, whatever else it holds), N = 1, 2, 4, 8, 16,
               each kept full (`--concurrency` requests in flight): cai's throughput over N against N times
@@ -85,6 +86,7 @@ class FixedLatencyEngine:
 
 
 def part_real(args: argparse.Namespace) -> dict[str, Any]:
+    """In-process, then one replica, `--repeat` times: on a shared machine a ratio is only as good as its pair."""
     from cai.engines.links import ReplicaSettings
     from cai.engines.ray import RayCluster, start_replicas
     from cai.engines.vllm import VLLMEngine
@@ -93,27 +95,29 @@ def part_real(args: argparse.Namespace) -> dict[str, Any]:
 
     requests = workload(args.prompts, args.max_tokens)
     folder, label = resolve_model(None, lambda message: None)
-    local = VLLMEngine(folder, {}, model_name=label)
-    report: dict[str, Any] = {"workload": {"prompts": args.prompts, "max_tokens": args.max_tokens}}
-    report["in_process"] = {
-        **timed(local, requests),
-        "dtype": local.dtype,
-        "load_seconds": round(local.load_seconds, 1),
-    }
-    local.close()
-    del local
     cpus = float(os.cpu_count() or 1)
-    cluster = RayCluster("local", 1, cpus, 0.0)
-    started = time.perf_counter()
-    remote = start_replicas(cluster, build_engine, folder, {}, label, True, ReplicaSettings(), print)
-    report["replica_ready_seconds"] = round(time.perf_counter() - started, 1)
-    report["replica_cpus"] = cpus
-    try:
-        report["one_replica"] = {**timed(remote, requests), "dtype": remote.dtype}
-    finally:
-        remote.close()
-    ratio = report["one_replica"]["tokens_per_second"] / report["in_process"]["tokens_per_second"]
-    report["ratio"] = round(ratio, 3)
+    report: dict[str, Any] = {"workload": {"prompts": args.prompts, "max_tokens": args.max_tokens}, "rounds": []}
+    for _ in range(args.repeat):
+        local = VLLMEngine(folder, {}, model_name=label)
+        in_process = {**timed(local, requests), "dtype": local.dtype, "load_seconds": round(local.load_seconds, 1)}
+        local.close()
+        del local
+        started = time.perf_counter()
+        remote = start_replicas(
+            RayCluster("local", 1, cpus, 0.0), build_engine, folder, {}, label, True, ReplicaSettings(), print
+        )
+        ready = round(time.perf_counter() - started, 1)
+        try:
+            one_replica = {**timed(remote, requests), "dtype": remote.dtype, "ready_seconds": ready, "cpus": cpus}
+        finally:
+            remote.close()
+        ratio = round(one_replica["tokens_per_second"] / in_process["tokens_per_second"], 3)
+        report["rounds"].append({"in_process": in_process, "one_replica": one_replica, "ratio": ratio})
+        print(json.dumps(report["rounds"][-1]), file=sys.stderr)
+    ratios = sorted(r["ratio"] for r in report["rounds"])
+    report["median_ratio"] = (
+        ratios[len(ratios) // 2] if len(ratios) % 2 else round(sum(ratios[len(ratios) // 2 - 1 :][:2]) / 2, 3)
+    )
     return report
 
 
@@ -190,6 +194,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prompts", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=2, help="real: in-process / one-replica pairs to run")
     parser.add_argument("--latency", type=float, default=2.0, help="scaling: seconds each fake reply takes")
     parser.add_argument("--concurrency", type=int, default=16, help="scaling: requests in flight per replica")
     parser.add_argument("--rounds", type=int, default=4, help="scaling: each replica's slots filled this often")
