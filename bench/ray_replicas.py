@@ -1,11 +1,11 @@
 """cai on Ray replicas: one real replica against in-process, and scaling over fake replicas of fixed latency.
 
 1. real     — the same chat workload as bench/servers.py (N prompts, M new tokens, seeded, temperature 0.7)
-              through the in-process VLLMEngine, then through one replica (a Ray actor on a local Ray
-              instance, holding the same engine, `--replica-cpus` = every core) started after the
-              in-process engine is closed, so they never share the CPU; `--repeat` such pairs. Generated
-              tokens/s of each, their ratio per pair and the median (target >= 0.9); how long the replica
-              took to be ready.
+              through the in-process VLLMEngine and through one replica (a Ray actor on a local Ray
+              instance, holding the same engine, `--replica-cpus` = every core). Both are loaded, and
+              timed in turns, `--repeat` pairs (A B, B A, ...), so drifting load from others on a shared
+              machine falls on both; only the one being timed works. Generated tokens/s of each, the
+              ratio per pair, the median and the ratio of totals (target >= 0.9).
 2. scaling  — N replicas (real Ray actors: cai's ReplicaHost, each holding a fake engine that answers every
               request `--latency` seconds after it arrived, whatever else it holds), N = 1, 2, 4, 8, 16,
               each kept full (`--concurrency` requests in flight): cai's throughput over N against N times
@@ -25,6 +25,7 @@ import heapq
 import itertools
 import json
 import os
+import statistics
 import sys
 import threading
 import time
@@ -86,7 +87,10 @@ class FixedLatencyEngine:
 
 
 def part_real(args: argparse.Namespace) -> dict[str, Any]:
-    """In-process, then one replica, `--repeat` times: on a shared machine a ratio is only as good as its pair."""
+    """Both engines loaded, timed in turns (A B B A ...): this machine is shared, and its load drifts by the minute.
+
+    Only the engine being timed works; the other waits idle (the replica's engine thread sleeps).
+    """
     from cai.engines.links import ReplicaSettings
     from cai.engines.ray import RayCluster, start_replicas
     from cai.engines.vllm import VLLMEngine
@@ -96,28 +100,31 @@ def part_real(args: argparse.Namespace) -> dict[str, Any]:
     requests = workload(args.prompts, args.max_tokens)
     folder, label = resolve_model(None, lambda message: None)
     cpus = float(os.cpu_count() or 1)
-    report: dict[str, Any] = {"workload": {"prompts": args.prompts, "max_tokens": args.max_tokens}, "rounds": []}
-    for _ in range(args.repeat):
-        local = VLLMEngine(folder, {}, model_name=label)
-        in_process = {**timed(local, requests), "dtype": local.dtype, "load_seconds": round(local.load_seconds, 1)}
+    local = VLLMEngine(folder, {}, model_name=label)
+    started = time.perf_counter()
+    one = RayCluster("local", 1, cpus, 0.0)
+    remote = start_replicas(one, build_engine, folder, {}, label, True, ReplicaSettings(), print)
+    report: dict[str, Any] = {
+        "workload": {"prompts": args.prompts, "max_tokens": args.max_tokens},
+        "in_process_load_seconds": round(local.load_seconds, 1),
+        "replica_ready_seconds": round(time.perf_counter() - started, 1),
+        "replica_cpus": cpus,
+        "dtype": {"in_process": local.dtype, "replica": remote.dtype},
+        "pairs": [],
+    }
+    try:
+        for pair in range(args.repeat):
+            order = [("in_process", local), ("one_replica", remote)]
+            timings = {name: timed(engine, requests) for name, engine in (order if pair % 2 == 0 else order[::-1])}
+            ratio = timings["one_replica"]["tokens_per_second"] / timings["in_process"]["tokens_per_second"]
+            report["pairs"].append({**timings, "ratio": round(ratio, 3)})
+            print(json.dumps(report["pairs"][-1]), file=sys.stderr)
+    finally:
+        remote.close()
         local.close()
-        del local
-        started = time.perf_counter()
-        remote = start_replicas(
-            RayCluster("local", 1, cpus, 0.0), build_engine, folder, {}, label, True, ReplicaSettings(), print
-        )
-        ready = round(time.perf_counter() - started, 1)
-        try:
-            one_replica = {**timed(remote, requests), "dtype": remote.dtype, "ready_seconds": ready, "cpus": cpus}
-        finally:
-            remote.close()
-        ratio = round(one_replica["tokens_per_second"] / in_process["tokens_per_second"], 3)
-        report["rounds"].append({"in_process": in_process, "one_replica": one_replica, "ratio": ratio})
-        print(json.dumps(report["rounds"][-1]), file=sys.stderr)
-    ratios = sorted(r["ratio"] for r in report["rounds"])
-    report["median_ratio"] = (
-        ratios[len(ratios) // 2] if len(ratios) % 2 else round(sum(ratios[len(ratios) // 2 - 1 :][:2]) / 2, 3)
-    )
+    report["median_ratio"] = round(statistics.median(p["ratio"] for p in report["pairs"]), 3)
+    seconds = {name: sum(p[name]["seconds"] for p in report["pairs"]) for name in ("in_process", "one_replica")}
+    report["ratio_of_totals"] = round(seconds["in_process"] / seconds["one_replica"], 3)  # same tokens each run
     return report
 
 
@@ -194,7 +201,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prompts", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=2, help="real: in-process / one-replica pairs to run")
+    parser.add_argument("--repeat", type=int, default=4, help="real: in-process / one-replica pairs to time")
     parser.add_argument("--latency", type=float, default=2.0, help="scaling: seconds each fake reply takes")
     parser.add_argument("--concurrency", type=int, default=16, help="scaling: requests in flight per replica")
     parser.add_argument("--rounds", type=int, default=4, help="scaling: each replica's slots filled this often")
