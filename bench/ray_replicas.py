@@ -1,11 +1,12 @@
 """cai on Ray replicas: one real replica against in-process, and scaling over fake replicas of fixed latency.
 
 1. real     — the same chat workload as bench/servers.py (N prompts, M new tokens, seeded, temperature 0.7)
-              through the in-process VLLMEngine and through one replica (a Ray actor on a local Ray
-              instance, holding the same engine, `--replica-cpus` = every core). Both are loaded, and
-              timed in turns, `--repeat` pairs (A B, B A, ...), so drifting load from others on a shared
-              machine falls on both; only the one being timed works. Generated tokens/s of each, the
-              ratio per pair, the median and the ratio of totals (target >= 0.9).
+              through the in-process VLLMEngine (in a child process without Ray, as `cai revise` runs
+              it) and through one replica (a Ray actor on a local Ray instance, holding the same engine,
+              `--replica-cpus` = every core). Both are loaded and timed in turns, `--repeat` pairs (A B,
+              B A, ...), so drifting load from others on a shared machine falls on both; only the one
+              being timed works. Generated tokens/s of each, the ratio per pair, the median and the
+              ratio of totals (target >= 0.9).
 2. scaling  — N replicas (real Ray actors: cai's ReplicaHost, each holding a fake engine that answers every
               request `--latency` seconds after it arrived, whatever else it holds), N = 1, 2, 4, 8, 16,
               each kept full (`--concurrency` requests in flight): cai's throughput over N against N times
@@ -26,6 +27,7 @@ import itertools
 import json
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -87,45 +89,85 @@ class FixedLatencyEngine:
 
 
 def part_real(args: argparse.Namespace) -> dict[str, Any]:
-    """Both engines loaded, timed in turns (A B B A ...): this machine is shared, and its load drifts by the minute.
+    """Both engines loaded, timed in turns (A B, B A, ...): this machine is shared and its load drifts by the minute.
 
+    The in-process engine runs in a child process of its own, as `cai revise` runs it: no Ray in that process.
     Only the engine being timed works; the other waits idle (the replica's engine thread sleeps).
     """
     from cai.engines.links import ReplicaSettings
     from cai.engines.ray import RayCluster, start_replicas
-    from cai.engines.vllm import VLLMEngine
     from cai.pipeline import build_engine
     from cai.preflight import resolve_model
 
     requests = workload(args.prompts, args.max_tokens)
     folder, label = resolve_model(None, lambda message: None)
     cpus = float(os.cpu_count() or 1)
-    local = VLLMEngine(folder, {}, model_name=label)
-    started = time.perf_counter()
-    one = RayCluster("local", 1, cpus, 0.0)
-    remote = start_replicas(one, build_engine, folder, {}, label, True, ReplicaSettings(), print)
-    report: dict[str, Any] = {
-        "workload": {"prompts": args.prompts, "max_tokens": args.max_tokens},
-        "in_process_load_seconds": round(local.load_seconds, 1),
-        "replica_ready_seconds": round(time.perf_counter() - started, 1),
-        "replica_cpus": cpus,
-        "dtype": {"in_process": local.dtype, "replica": remote.dtype},
-        "pairs": [],
-    }
+    sizes = ["--prompts", str(args.prompts), "--max-tokens", str(args.max_tokens)]
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--in-process-child", *sizes],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        for pair in range(args.repeat):
-            order = [("in_process", local), ("one_replica", remote)]
-            timings = {name: timed(engine, requests) for name, engine in (order if pair % 2 == 0 else order[::-1])}
-            ratio = timings["one_replica"]["tokens_per_second"] / timings["in_process"]["tokens_per_second"]
-            report["pairs"].append({**timings, "ratio": round(ratio, 3)})
-            print(json.dumps(report["pairs"][-1]), file=sys.stderr)
+        loaded = _answer(child)
+        started = time.perf_counter()
+        one = RayCluster("local", 1, cpus, 0.0)
+        remote = start_replicas(one, build_engine, folder, {}, label, True, ReplicaSettings(), print)
+        report: dict[str, Any] = {
+            "workload": {"prompts": args.prompts, "max_tokens": args.max_tokens},
+            "in_process": loaded,
+            "replica": {"ready_seconds": round(time.perf_counter() - started, 1), "cpus": cpus, "dtype": remote.dtype},
+            "pairs": [],
+        }
+        try:
+            for pair in range(args.repeat):
+                names = ["in_process", "one_replica"] if pair % 2 == 0 else ["one_replica", "in_process"]
+                timings = {name: _ask(child) if name == "in_process" else timed(remote, requests) for name in names}
+                ratio = timings["one_replica"]["tokens_per_second"] / timings["in_process"]["tokens_per_second"]
+                report["pairs"].append({**timings, "ratio": round(ratio, 3)})
+                print(json.dumps(report["pairs"][-1]), file=sys.stderr)
+        finally:
+            remote.close()
     finally:
-        remote.close()
-        local.close()
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(60)
     report["median_ratio"] = round(statistics.median(p["ratio"] for p in report["pairs"]), 3)
     seconds = {name: sum(p[name]["seconds"] for p in report["pairs"]) for name in ("in_process", "one_replica")}
     report["ratio_of_totals"] = round(seconds["in_process"] / seconds["one_replica"], 3)  # same tokens each run
     return report
+
+
+def in_process_child(args: argparse.Namespace) -> None:
+    """Child mode: the in-process engine, one timed run per line on stdin, each result a JSON line on stdout."""
+    from cai.engines.vllm import VLLMEngine
+    from cai.preflight import resolve_model
+
+    requests = workload(args.prompts, args.max_tokens)
+    folder, label = resolve_model(None, lambda message: None)
+    engine = VLLMEngine(folder, {}, model_name=label)
+    print(json.dumps({"load_seconds": round(engine.load_seconds, 1), "dtype": engine.dtype}), flush=True)
+    for _ in sys.stdin:
+        print(json.dumps(timed(engine, requests)), flush=True)
+    engine.close()
+
+
+def _ask(child: subprocess.Popen[str]) -> dict[str, Any]:
+    assert child.stdin is not None
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    return _answer(child)
+
+
+def _answer(child: subprocess.Popen[str]) -> dict[str, Any]:
+    """The child's next JSON line (anything else a library printed is skipped)."""
+    assert child.stdout is not None
+    for line in child.stdout:
+        if line.startswith("{"):
+            answer: dict[str, Any] = json.loads(line)
+            return answer
+    raise RuntimeError(f"the in-process child ended (exit {child.wait()})")
 
 
 def part_scaling(args: argparse.Namespace) -> dict[str, Any]:
@@ -207,9 +249,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="scaling: each replica's slots filled this often")
     parser.add_argument("--reply-tokens", type=int, default=64, help="scaling: tokens in each fake reply")
     parser.add_argument("--skip", choices=["real", "scaling"], action="append", default=[])
+    parser.add_argument("--in-process-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ray-replicas.json")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.in_process_child:
+        in_process_child(args)
+        return
     report: dict[str, Any] = {"machine": machine()}
     if "scaling" not in args.skip:
         report["scaling"] = part_scaling(args)

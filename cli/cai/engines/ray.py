@@ -225,7 +225,9 @@ class RayLink:
     def fault(self, error: BaseException) -> tuple[Fault, str]:
         from ray import exceptions
 
-        first = (str(error).strip().splitlines() or [""])[0][:160]
+        lines = str(error).strip().splitlines() or [""]
+        if isinstance(error, exceptions.RayActorError) and error.actor_init_failed:  # its engine did not start
+            return "down", f"its engine did not start: {lines[-1][:240]}"
         if isinstance(error, exceptions.RayActorError | exceptions.NodeDiedError | exceptions.OutOfMemoryError):
             return "down", f"its process is gone: {type(error).__name__}"
         if isinstance(error, exceptions.RayTaskError):
@@ -234,7 +236,7 @@ class RayLink:
             return ("refused" if isinstance(cause, ValueError | TypeError | EngineError) else "failed"), reason
         if isinstance(error, TimeoutError):
             return "failed", "no reply in time"
-        return "failed", f"{type(error).__name__}: {first}"
+        return "failed", f"{type(error).__name__}: {lines[0][:160]}"
 
 
 def _future(call: Callable[[], Any]) -> Future[Any]:
