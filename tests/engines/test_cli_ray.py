@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from typer.testing import CliRunner, Result
 
 from cai.app import app
 from cai.engines.links import ReplicaSettings
+from cai.engines.pool import Readmission
 from cai.engines.ray import RayCluster
 from cai.engines.replica import Factory
 from cai.engines.replicas import ReplicaEngine
@@ -166,3 +169,55 @@ def test_a_cluster_address_where_nothing_answers_is_exit_2(prompts: Path, tmp_pa
     assert result.exit_code == 2, result.stderr
     assert f"--ray 127.0.0.1:{port}: nothing answers there" in " ".join(result.stderr.split())
     assert list(tmp_path.glob("pairs*")) == []  # found before any file is written
+
+
+def test_every_replica_gone_exits_1_keeps_finished_rows_and_an_in_process_rerun_resumes(
+    prompts: Path, fake_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def start(
+        cluster: RayCluster,
+        engine_factory: Factory,
+        path: str,
+        engine_args: Mapping[str, str],
+        label: str,
+        embedded: bool,
+        settings: ReplicaSettings,
+        note: Any,
+    ) -> ReplicaEngine:
+        dying = [  # each answers 5 requests, then its process dies for good
+            FakeReplica(
+                f"cai-test-{n}",
+                model_name=label,
+                engine=engine_factory(path, engine_args, label),  # type: ignore[arg-type]
+                restart_after=None,
+                faults=deque(["ok"] * 4 + ["die_after"]),
+            )
+            for n in range(cluster.replicas)
+        ]
+        return ReplicaEngine(dying, replace(settings, readmission=Readmission(0.05, 0.2, 0.5)), note)
+
+    monkeypatch.setattr("cai.engines.ray.start_replicas", start)
+    monkeypatch.setattr("cai.commands.ENGINE_FACTORY", lambda path, args, label: ScriptedEngine(model_name=label))
+    out = tmp_path / "pairs.jsonl"
+    args = (
+        "revise",
+        str(prompts),
+        "-o",
+        str(out),
+        "--model",
+        str(fake_model_dir),
+        "--rounds",
+        "1",
+        "--chunk-size",
+        "1",
+    )
+    result = invoke(*args, "--ray", "local", "--replicas", "2")
+    assert result.exit_code == 1, result.stderr
+    assert "every replica was taken out" in result.stderr and "rerun" in result.stderr
+    done = rows(out)
+    assert 1 <= len(done) < 6
+    again = invoke(*args)  # in-process this time: the same keys, so it resumes the --ray run
+    assert again.exit_code == 0, again.stderr
+    keys = [row["cai"]["key"] for row in rows(out)]
+    assert len(keys) == 6 == len(set(keys))
+    assert f"{len(done)} of 6 rows are already done" in again.stderr
