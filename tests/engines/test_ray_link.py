@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from ray import exceptions
 
-from cai.engines.ray import RayLink
-from cai.errors import EngineError
+from cai.engines.ray import RayCluster, RayLink, check_resources
+from cai.errors import EngineError, InputError
 
 LINK = RayLink(handle=None, name="cai-x-0")
 
@@ -34,3 +34,24 @@ def test_an_error_raised_in_the_actor_is_the_requests_fault_or_a_retry(cause: Ex
 
 def test_no_reply_in_time_is_worth_a_retry() -> None:
     assert LINK.fault(TimeoutError()) == ("failed", "no reply in time")
+
+
+NODES = [{"Alive": True, "Resources": {"CPU": 4.0}}, {"Alive": True, "Resources": {"CPU": 4.0, "GPU": 1.0}}]
+
+
+@pytest.mark.parametrize(
+    ("replicas", "cpus", "gpus", "fits"),
+    [(2, 4.0, 0.0, True), (1, 2.0, 1.0, True), (3, 4.0, 0.0, False), (1, 8.0, 0.0, False), (2, 1.0, 1.0, False)],
+)
+def test_replicas_no_node_can_hold_are_refused(
+    monkeypatch: pytest.MonkeyPatch, replicas: int, cpus: float, gpus: float, fits: bool
+) -> None:
+    import ray
+
+    monkeypatch.setattr(ray, "nodes", lambda: [*NODES, {"Alive": False, "Resources": {"CPU": 64.0}}])
+    cluster = RayCluster("auto", replicas, cpus, gpus)
+    if fits:
+        check_resources(cluster)
+    else:
+        with pytest.raises(InputError, match=r"do not fit the cluster \(2 node\(s\), 8 CPUs, 1 GPUs\)"):
+            check_resources(cluster)
