@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,7 +15,13 @@ from cai.engines.events import StageDone
 from cai.engines.registry import EngineFactory, TokenizerFactory, _vllm_tokenizer, register_engine
 from tests.fakes import ScriptedEngine
 
+if TYPE_CHECKING:
+    from tests.integration.ray_cluster import RayTestCluster
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Ray (the --ray tests' cluster, and any run they start) stays on loopback: without this Ray turns 127.0.0.1 into
+# this machine's network address. Read once, when ray is first imported (vLLM imports it too), hence here.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
 class RecordingProgress:
@@ -60,9 +67,13 @@ def outside_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.fixture
 def quick_server_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs over fake servers: short timeouts and backoff, and no CAI_SERVERS from the caller's shell."""
+    from cai.engines.pool import Readmission
     from cai.engines.server import ServerSettings
 
-    quick = ServerSettings(concurrency=8, timeout=5.0, connect_timeout=1.0, retries=2, backoff=0.01, eject_after=2)
+    readmission = Readmission(first_wait=0.05, max_wait=0.2, give_up_after=0.5)
+    quick = ServerSettings(
+        concurrency=8, timeout=5.0, connect_timeout=1.0, retries=2, backoff=0.01, eject_after=2, readmission=readmission
+    )
     monkeypatch.setattr("cai.engines.server.DEFAULT_SETTINGS", quick)
     monkeypatch.delenv("CAI_SERVERS", raising=False)
 
@@ -119,6 +130,18 @@ def run_cli(engine: Engine, *args: str) -> tuple[int, str, str]:
         select_engine(patch, lambda path, engine_args, label: Borrowed(engine), _vllm_tokenizer)
         result = CliRunner().invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayTestCluster]:
+    """A real two-node Ray cluster on this machine for the --ray tests: started once, stopped at the session's end."""
+    from tests.integration.ray_cluster import start_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.shutdown()
 
 
 @pytest.fixture(scope="session")

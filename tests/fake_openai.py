@@ -6,7 +6,8 @@ a script consumed one per chat request: "503", "500", "400", "drop" (close the c
 reply), "malformed" (HTTP 200, not JSON), "slow:SECONDS"; "ok" or an empty script answers normally.
 `ignore_structured` answers as a server that drops `structured_outputs`. `rate` (tokens/s) makes the
 server produce a fixed number of output tokens per second whatever its concurrency, like a saturated
-vLLM replica. `kill()` closes the port and every open connection, as a crashed server would.
+vLLM replica. `kill()` closes the port and every open connection, as a crashed server would; `revive()`
+listens on the same port again, as a restarted one.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class FakeServer:
     ignore_structured: bool = False
     rate: float | None = None  # output tokens per second, shared by all requests in flight
     record: bool = True
-    die_after: int | None = None  # chat requests answered before every later one is dropped, as by a crash
+    die_after: int | None = None  # chat requests answered before every later one is dropped (and /health fails)
     bodies: list[dict[str, Any]] = field(default_factory=list)
     chat_requests: int = 0
     _busy_until: float = 0.0
@@ -55,7 +56,7 @@ class FakeServer:
         self._loop = loop
 
         async def serve() -> None:
-            self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)  # 0: a free port
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
 
@@ -63,6 +64,10 @@ class FakeServer:
         if not ready.wait(10):
             raise RuntimeError("the fake server did not start")
         return self
+
+    def revive(self) -> FakeServer:
+        """Listen again on the same port after `kill`, as a restarted server would."""
+        return self.start()
 
     def kill(self) -> None:
         """Stop listening and cut every connection: later requests get 'connection refused'."""
@@ -81,6 +86,10 @@ class FakeServer:
 
         asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+    @property
+    def _dead(self) -> bool:
+        return self.die_after is not None and self.chat_requests > self.die_after
 
     def __enter__(self) -> FakeServer:
         return self.start()
@@ -113,8 +122,8 @@ class FakeServer:
             writer.close()
 
     async def _route(self, method: str, path: str, body: Any) -> tuple[int, bytes] | None:
-        if path == "/health":
-            return 200, b""
+        if path == "/health":  # a vLLM server whose engine died fails its health check
+            return (503, b"") if self._dead else (200, b"")
         if path == "/version":
             return 200, json.dumps({"version": self.version}).encode()
         if path == "/v1/models":
@@ -132,7 +141,7 @@ class FakeServer:
         if self.record:
             self.bodies.append(body)
         fault = self.faults.popleft() if self.faults else "ok"
-        if self.die_after is not None and self.chat_requests > self.die_after:
+        if self._dead:
             fault = "drop"
         if fault.startswith("slow:"):
             await asyncio.sleep(float(fault.split(":", 1)[1]))

@@ -29,7 +29,7 @@ from cai.constitution import load as load_constitution
 from cai.engines.cpu import read_cpu
 from cai.engines.events import StageDone
 from cai.engines.protocol import Engine, Generation, Message, Request
-from cai.engines.registry import EngineFactory, register_engine
+from cai.engines.registry import EngineFactory, engine_kind, register_engine
 from cai.io.jsonl import JsonlWriter
 from cai.io.lines import scan_objects
 from cai.io.records import Reject, validate_prompt_row
@@ -55,6 +55,7 @@ __all__ = [
     "cpu",
     "embedded_model",
     "load_constitution",
+    "ray_engine",
     "read_rows",
     "register_engine",
     "revise",
@@ -100,6 +101,36 @@ def server_engine(urls: Sequence[str], model: str | None = None, concurrency: in
     fleet = check_servers(urls, model)
     settings = replace(DEFAULT_SETTINGS, concurrency=concurrency)
     return ServerEngine(fleet.urls, fleet.model, fleet.max_model_len, settings)
+
+
+def ray_engine(
+    model: str | None = None,
+    engine_args: Mapping[str, str] | None = None,
+    *,
+    address: str = "local",
+    replicas: int = 1,
+    replica_cpus: float | None = None,
+    replica_gpus: float | None = None,
+    build: EngineFactory | None = None,
+    concurrency: int = 64,
+    label: str | None = None,
+) -> Engine:
+    """Engines as Ray actors, as `--ray ADDRESS --replicas N` starts them: replicas of the in-process engine
+    on `model` (default: the embedded model), or of the engine `build(path, engine_args, label)` makes."""
+    from cai.engines.links import ReplicaSettings
+    from cai.engines.ray import RayOptions, start_replicas
+
+    cluster = RayOptions(address, replicas, replica_cpus, replica_gpus).resolved()
+    assert cluster is not None
+    if build is None:
+        path, default_label = resolve_model(model, lambda message: None)
+        build = engine_kind(None).build
+    else:
+        path, default_label = model or "-", "fake"
+    settings = ReplicaSettings(concurrency=concurrency)
+    embedded = model is None and build is engine_kind(None).build
+    note = print
+    return start_replicas(cluster, build, path, engine_args or {}, label or default_label, embedded, settings, note)
 
 
 def embedded_model() -> tuple[str, str]:

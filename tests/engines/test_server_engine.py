@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections import deque
 from collections.abc import Iterator
 
 import pytest
 
 from cai.engines import Request
+from cai.engines.pool import Readmission
 from cai.engines.server import ServerEngine, ServerSettings
 from cai.errors import EngineError
 from tests.fake_openai import FakeServer
 
 OPTIONS = {"role": "user", "content": "Options:\n(A) good\n(B) bad\n"}
-FAST = ServerSettings(concurrency=8, timeout=1.0, connect_timeout=1.0, retries=3, backoff=0.01, eject_after=3)
+QUICK_RETURN = Readmission(first_wait=0.05, max_wait=0.2, give_up_after=0.5)
+FAST = ServerSettings(
+    concurrency=8, timeout=1.0, connect_timeout=1.0, retries=3, backoff=0.01, eject_after=3, readmission=QUICK_RETURN
+)
 
 
 def ask(text: str, affinity: int | None = None, **extra: object) -> Request:
@@ -140,6 +145,30 @@ def test_a_dead_server_is_taken_out_and_its_requests_go_elsewhere(servers: list[
         engine.close()
     assert len(results) == 30 and all(results[t] == f"initial answer to q{i}" for i, t in enumerate(tickets))
     assert any("taken out" in note and servers[1].url in note for note in engine.notes)  # type: ignore[attr-defined]
+
+
+def test_a_server_that_comes_back_is_readmitted_and_takes_work_again(servers: list[FakeServer]) -> None:
+    engine = engine_on(servers[:2])
+    try:
+        servers[1].kill()
+        first = engine.submit([ask(f"q{i}", affinity=i) for i in range(10)])
+        results = collect_all(engine, first)
+        assert engine.servers[1].alive is False
+        servers[1].revive()
+        deadline = time.monotonic() + 10
+        while not engine.servers[1].alive:
+            assert time.monotonic() < deadline, engine.notes  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        later = engine.submit([ask(f"r{i}", affinity=100 + i) for i in range(10)])
+        results.update(collect_all(engine, later))
+        report = {entry["name"]: entry for entry in engine.backends_report()}
+    finally:
+        engine.close()
+    assert sorted(results) == first + later  # every ticket once
+    assert any("re-admitted" in note and servers[1].url in note for note in engine.notes)
+    back = report[servers[1].url]
+    assert back["taken_out"] == 1 and back["readmitted"] == 1 and back["requests_since_readmitted"] >= 1
+    assert len(servers[1].bodies) >= 1 and all(body["messages"][0]["content"][0] == "r" for body in servers[1].bodies)
 
 
 def test_no_server_left_is_an_engine_error_that_says_rerun(servers: list[FakeServer]) -> None:

@@ -81,3 +81,19 @@ class TokenCounter(Protocol):
     tokenizer alone for a dry run."""
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int: ...
+
+
+def generate_by_tickets(
+    engine: Engine, requests: Sequence[Request], hold: list[tuple[int, Generation]]
+) -> list[Generation]:
+    """`generate` for an engine that submits and collects: wait for these requests' tickets; outputs of other
+    requests that finish meanwhile go to `hold`, for the engine's next `collect` to hand back."""
+    tickets = engine.submit(requests)
+    wanted, results = set(tickets), dict[int, Generation]()
+    while len(results) < len(tickets):
+        for ticket, generation in engine.collect():
+            if ticket in wanted:
+                results[ticket] = generation
+            else:
+                hold.append((ticket, generation))
+    return [results[t] for t in tickets]

@@ -3,7 +3,8 @@
 `submit` hands requests to an asyncio loop in a background thread (one `httpx.AsyncClient` per server);
 `collect` waits on a queue of finished requests. Each ticket comes back exactly once: a retry, on
 the same server or another, continues the same ticket, and a late reply to an abandoned attempt
-is never read. Scheduling (stickiness, least load, taking a failing server out) is `cai.engines.pool`.
+is never read. Scheduling (stickiness, least load, taking a failing server out and re-admitting it
+once it answers again) is `cai.engines.pool`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import queue
 import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +21,8 @@ from typing import Any
 import httpx
 
 from cai.engines.http import BadReply, chat_body, to_generation
-from cai.engines.pool import NoServerLeft, Pool, Server
-from cai.engines.protocol import Generation, Message, Request
+from cai.engines.pool import DEFAULT_READMISSION, Backend, NoServerLeft, Pool, Readmission
+from cai.engines.protocol import Generation, Message, Request, generate_by_tickets
 from cai.errors import EngineError
 
 Note = Callable[[str], None]
@@ -33,7 +35,8 @@ class ServerSettings:
     connect_timeout: float = 10.0
     retries: int = 4  # further attempts for one request, besides one per server that may be taken out
     backoff: float = 0.5  # first wait before a retry, in seconds; doubles up to 8 s, with jitter
-    eject_after: int = 3  # failures in a row that take a server out for the rest of the run
+    eject_after: int = 3  # failures in a row that take a server out; it is probed again and re-admitted
+    readmission: Readmission = DEFAULT_READMISSION  # when a server taken out is probed; how long to wait for one
 
 
 DEFAULT_SETTINGS = ServerSettings()
@@ -62,7 +65,9 @@ class ServerEngine:
         self.settings = settings or DEFAULT_SETTINGS
         self._note = note or (lambda message: None)
         self._pool = Pool(
-            [Server(url.rstrip("/"), self.settings.concurrency) for url in urls], self.settings.eject_after
+            [Backend(url.rstrip("/"), self.settings.concurrency) for url in urls],
+            self.settings.eject_after,
+            self.settings.readmission,
         )
         self._results: queue.Queue[tuple[int, Generation | BaseException]] = queue.Queue()
         self._held: list[tuple[int, Generation]] = []
@@ -78,12 +83,16 @@ class ServerEngine:
         # httpcore's pool, which scans its connections for every request, stays small however many servers
         limits = httpx.Limits(max_connections=self.settings.concurrency, max_keepalive_connections=None)
         self._clients: dict[str, httpx.AsyncClient] = {
-            server.url: self._call(self._make_client(timeout, limits)) for server in self._pool.servers
+            server.name: self._call(self._make_client(timeout, limits)) for server in self._pool.backends
         }
 
     @property
-    def servers(self) -> list[Server]:
-        return self._pool.servers
+    def servers(self) -> list[Backend]:
+        return self._pool.backends
+
+    def backends_report(self) -> list[dict[str, Any]]:
+        """Each server's requests and how often it was taken out and came back: for the summary."""
+        return self._pool.report()
 
     async def _make_client(self, timeout: httpx.Timeout, limits: httpx.Limits) -> httpx.AsyncClient:
         return httpx.AsyncClient(timeout=timeout, limits=limits)
@@ -92,15 +101,7 @@ class ServerEngine:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
-        tickets = self.submit(requests)
-        wanted, results = set(tickets), dict[int, Generation]()
-        while len(results) < len(tickets):
-            for ticket, generation in self.collect():
-                if ticket in wanted:
-                    results[ticket] = generation
-                else:
-                    self._held.append((ticket, generation))
-        return [results[t] for t in tickets]
+        return generate_by_tickets(self, requests, self._held)
 
     def submit(self, requests: Sequence[Request]) -> list[int]:
         tickets = list(range(self._next_ticket, self._next_ticket + len(requests)))
@@ -139,14 +140,16 @@ class ServerEngine:
         """Token count after the served model's chat template, from a live server's /tokenize."""
         body = {"model": self.model_name, "messages": list(messages), "add_generation_prompt": True}
         errors = []
-        for server in [s for s in self._pool.servers if s.alive]:
+        while not self._pool.live and not self._pool.gave_up():  # every server out: wait for one to come back
+            time.sleep(0.2)
+        for server in [s for s in self._pool.backends if s.alive]:
             try:
-                response = self._sync.post(f"{server.url}/tokenize", json=body)
+                response = self._sync.post(f"{server.name}/tokenize", json=body)
                 if response.status_code == 200:
                     return int(response.json()["count"])
-                errors.append(f"{server.url}: HTTP {response.status_code}")
+                errors.append(f"{server.name}: HTTP {response.status_code}")
             except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-                errors.append(f"{server.url}: {type(exc).__name__}: {exc}")
+                errors.append(f"{server.name}: {type(exc).__name__}: {exc}")
         raise EngineError(f"no server could count prompt tokens ({'; '.join(errors) or 'none left'})")
 
     def close(self) -> None:
@@ -169,9 +172,12 @@ class ServerEngine:
 
     def _spawn(self, jobs: list[tuple[int, Request]]) -> None:
         for ticket, request in jobs:
-            task = self._loop.create_task(self._run(ticket, request))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start(self._run(ticket, request))
+
+    def _start(self, coroutine: Any) -> None:
+        task = self._loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _run(self, ticket: int, request: Request) -> None:
         try:
@@ -184,22 +190,60 @@ class ServerEngine:
 
     async def _request(self, request: Request) -> Generation:
         body = chat_body(request, self.model_name)
-        limit = 1 + self.settings.retries + self.settings.eject_after * len(self._pool.servers)
+        limit = 1 + self.settings.retries + self.settings.eject_after * len(self._pool.backends)
         for attempt in range(1, limit + 1):
-            server = self._pool.pick(request.affinity)
+            server = await self._live_server(request.affinity)
             try:
                 generation = await self._attempt(server, body, request)
             except _Retry as exc:
                 if self._pool.failed(server, str(exc)):
-                    live = sum(s.alive for s in self._pool.servers)
-                    self._note(f"server {server.url} taken out after {server.failures} failures ({exc}); {live} left")
+                    live = self._pool.live
+                    self._note(f"server {server.name} taken out after {server.failures} failures ({exc}); {live} left")
+                    self._start(self._readmit(server))
                 await asyncio.sleep(min(self.settings.backoff * 2 ** (attempt - 1), 8.0) * (0.5 + random.random()))
                 continue
             self._pool.succeeded(server)
             return generation
         raise EngineError(f"a request failed {limit} times; last: {self._pool.describe_failures()}")
 
-    async def _attempt(self, server: Server, body: dict[str, Any], request: Request) -> Generation:
+    async def _live_server(self, affinity: int | None) -> Backend:
+        """The server for this record; with every server out, wait for one to be re-admitted (or give up)."""
+        while True:
+            try:
+                return self._pool.pick(affinity)
+            except NoServerLeft:
+                if self._pool.gave_up():
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def _readmit(self, server: Backend) -> None:
+        """Ask a taken-out server again, waiting longer each time, until it answers as before: then it takes work."""
+        while not server.alive:
+            await asyncio.sleep(max(0.0, server.next_probe - time.monotonic()))
+            problem = await self._unhealthy(server)
+            if problem is not None:
+                self._pool.probe_failed(server, problem)
+                continue
+            out = self._pool.readmit(server)
+            self._note(f"server {server.name} answers again: re-admitted after {out:.0f} s out")
+
+    async def _unhealthy(self, server: Backend) -> str | None:
+        """None when the server is healthy and serves the run's model with the same context length."""
+        client, wait = self._clients[server.name], self.settings.connect_timeout
+        try:
+            health = await client.get(f"{server.name}/health", timeout=wait)
+            if health.status_code != 200:
+                return f"GET /health: HTTP {health.status_code}"
+            models = await client.get(f"{server.name}/v1/models", timeout=wait)
+            cards = {card.get("id"): card for card in models.json().get("data") or [] if isinstance(card, dict)}
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            return f"probe failed ({type(exc).__name__}: {exc})"
+        card = cards.get(self.model_name)
+        if card is None or int(card.get("max_model_len") or 0) != self.max_model_len:
+            return f"no longer serves {self.model_name} with max_model_len {self.max_model_len}"
+        return None
+
+    async def _attempt(self, server: Backend, body: dict[str, Any], request: Request) -> Generation:
         server.waiting += 1
         try:
             await server.slots.acquire()
@@ -210,7 +254,7 @@ class ServerEngine:
                 raise _Retry("taken out while the request waited")
             server.busy += 1
             try:
-                post = self._clients[server.url].post(f"{server.url}/v1/chat/completions", json=body)
+                post = self._clients[server.name].post(f"{server.name}/v1/chat/completions", json=body)
                 response = await asyncio.wait_for(post, self.settings.timeout)  # a whole reply, not per read
             except (TimeoutError, httpx.TimeoutException) as exc:
                 raise _Retry(f"no reply in time ({type(exc).__name__})") from exc
@@ -224,7 +268,7 @@ class ServerEngine:
         if status >= 500 or status in (408, 429):
             raise _Retry(f"HTTP {status}")
         if status != 200:
-            raise EngineError(f"server {server.url} refused a request: HTTP {status}: {response.text[:300]}")
+            raise EngineError(f"server {server.name} refused a request: HTTP {status}: {response.text[:300]}")
         try:
             return to_generation(response.json(), request)
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
@@ -238,7 +282,7 @@ def _as_engine_error(error: BaseException) -> EngineError:
         return error
     if isinstance(error, NoServerLeft):
         return EngineError(
-            f"every server was taken out ({error}). Rows finished so far are committed: "
-            "rerun the same command (with working servers) to resume."
+            f"every server was taken out and none answered again in time ({error}). Rows finished so far are "
+            "committed: rerun the same command (with working servers) to resume."
         )
     return EngineError(f"the server engine failed: {type(error).__name__}: {error}")

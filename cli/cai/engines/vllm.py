@@ -7,13 +7,15 @@ prefix cache stays warm across passes.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +149,17 @@ class VLLMEngine:
         done, self._finished = self._finished, []
         return done
 
+    def step(self) -> list[tuple[int, Generation]]:
+        """One scheduler step (if any request is unfinished), then every request finished so far.
+
+        For a host that takes new requests between steps (cai.engines.replica) rather than in `collect`,
+        which steps until something finishes.
+        """
+        if self._llm.llm_engine.has_unfinished_requests():
+            self._step()
+        done, self._finished = self._finished, []
+        return done
+
     def _step(self) -> None:
         """One scheduler step of vLLM's engine loop: everything queued advances together."""
         engine = self._llm.llm_engine
@@ -159,13 +172,22 @@ class VLLMEngine:
             self._heap.check()
 
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
-        text = self._tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
-        return len(self._tokenizer.encode(text, add_special_tokens=False))
+        return count_prompt_tokens(self._tokenizer, messages)
+
+    def token_counter(self) -> Callable[[Sequence[Message]], int]:
+        """`prompt_tokens` on a copy of the tokenizer: callable from another thread while the engine steps."""
+        return partial(count_prompt_tokens, copy.deepcopy(self._tokenizer))
 
     def close(self) -> None:
         """Drop the engine so its memory is freed before the process goes on (or exits)."""
         self._llm = None
         self._tokenizer = None
+
+
+def count_prompt_tokens(tokenizer: Any, messages: Sequence[Message]) -> int:
+    """Length of the conversation after the chat template, with the generation prompt and no special tokens added."""
+    text = tokenizer.apply_chat_template(list(messages), add_generation_prompt=True, tokenize=False)
+    return len(tokenizer.encode(text, add_special_tokens=False))
 
 
 def _import_vllm() -> Any:

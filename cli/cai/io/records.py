@@ -106,14 +106,11 @@ class Reject:
         return Reject(self.line, self.reason, self.detail, truncate(raw), self.key, self.kind)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "line": self.line,
-            "kind": self.kind,
-            "reason": self.reason,
-            "detail": self.detail,
-            "raw": self.raw,
-            "key": self.key,
-        }
+        """The rejects file's line; its fields in this order (resume reads `key`)."""
+        return {name: getattr(self, name) for name in REJECT_FIELDS}
+
+
+REJECT_FIELDS = ("line", "kind", "reason", "detail", "raw", "key")
 
 
 class BadRow(ValueError):

@@ -40,13 +40,23 @@ class Role:
 def resolve_role(model_name: str | None, options: EngineOptions, note: Note) -> Role:
     """The in-process engine on a model (the embedded one by default), or the servers, checked."""
     from cai.engines.probe import check_servers, server_urls  # httpx loads only for runs on servers
+    from cai.engines.ray import RayOptions, ray_engine_factory  # Ray itself loads only when replicas start
 
     engine_args = parse_engine_args(options.engine_args)
     urls = server_urls(options.servers, options.servers_file)
+    cluster = RayOptions(options.ray, options.replicas, options.replica_cpus, options.replica_gpus).resolved()
+    if cluster is not None and urls:
+        raise InputError(
+            "--ray and --server (or --servers-file, CAI_SERVERS) cannot be combined: on --ray cai starts and "
+            "owns its engines, --server uses engines started by hand; give one of them"
+        )
     if not urls:
         kind = engine_kind(options.engine)
         path, label = resolve_model(model_name, note)
-        return Role(path, label, kind.build, engine_args, kind.tokenizer)
+        build = kind.build
+        if cluster is not None:
+            build = ray_engine_factory(cluster, kind.build, model_name is None, options.server_concurrency, note)
+        return Role(path, label, build, engine_args, kind.tokenizer)
     if engine_args:
         raise InputError(
             f"-E/--engine-arg {next(iter(engine_args))}: with --server the engine settings belong to the servers "

@@ -55,7 +55,23 @@ class EngineOptions:
     )
     servers_file: str | None = option(None, "--servers-file", help="A file of server URLs, one per line (# comments).")
     server_concurrency: int = option(
-        64, min=1, help="With --server: requests in flight per server (match its max_num_seqs)."
+        64,
+        min=1,
+        help="With --server: requests in flight per server (match its max_num_seqs); with --ray, per replica.",
+    )
+    ray: str | None = option(
+        None,
+        "--ray",
+        help="Run the engines as replicas on a Ray cluster, which places them and restarts one whose node dies: "
+        "HOST:PORT of a running cluster, auto (one running on this machine) or local (start one for this run). "
+        "Also: CAI_RAY_ADDRESS. Needs pip install 'cai[ray]'. docs/scale.md.",
+    )
+    replicas: int | None = option(None, "--replicas", min=1, help="With --ray: engines to run. Default 1.")
+    replica_cpus: float | None = option(
+        None, "--replica-cpus", min=0.0, help="With --ray: CPUs each replica reserves. Default 1."
+    )
+    replica_gpus: float | None = option(
+        None, "--replica-gpus", min=0.0, help="With --ray: GPUs each replica reserves. Default 0."
     )
     engine: str | None = option(
         None,

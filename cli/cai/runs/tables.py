@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from rich.table import Table
 
@@ -43,6 +44,21 @@ def tokens(summary: Tally) -> str:
 def engine_row(table: Table, summary: Tally) -> None:
     if summary.dtype:  # a resume with nothing to do loads no engine
         table.add_row("dtype", f"{summary.dtype}: {summary.dtype_reason}")
+    for backend in summary.backends():
+        table.add_row(backend["kind"], _backend(backend))
+
+
+def _backend(report: Mapping[str, Any]) -> str:
+    """'NAME on PLACEMENT: N requests, taken out 1x, restarted 1x, M requests since'."""
+    where = f" on {report['placement']}" if report["placement"] else ""
+    text = f"{report['name']}{where}: {report['requests']} requests"
+    if report["taken_out"]:
+        text += f", taken out {report['taken_out']}x"
+    if report["restarts"]:
+        text += f", restarted {report['restarts']}x"
+    if report["readmitted"]:
+        text += f", back {report['readmitted']}x ({report['requests_since_readmitted']} requests since)"
+    return text
 
 
 def rate(value: float | None) -> str:

@@ -6,6 +6,7 @@ rows_in = already_done + rows_out + dropped + quarantined, whatever the command.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -46,6 +47,8 @@ class Tally:
     wall_seconds: float = 0.0
     output: str = "<stdout>"
     rejects: str = ""
+    # the engine's servers or replicas, read when the summary is shown (they keep counting until the run ends)
+    _backends: Callable[[], list[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def rows_out(self) -> int:
@@ -58,6 +61,11 @@ class Tally:
     def engine_loaded(self, engine: Engine, load_seconds: float) -> None:
         self.load_seconds = load_seconds
         self.dtype, self.dtype_reason = engine.dtype, engine.dtype_reason
+        self._backends = getattr(engine, "backends_report", None)
+
+    def backends(self) -> list[dict[str, Any]]:
+        """Each server's or replica's part in the run (placement, requests, restarts); empty in-process."""
+        return self._backends() if self._backends is not None else []
 
     def count(self, entry: Reject) -> None:
         (self.dropped if entry.kind == "dropped" else self.quarantined)[entry.reason] += 1
@@ -88,4 +96,11 @@ class Tally:
 
     def as_dict(self) -> dict[str, Any]:
         # not dataclasses.asdict: it rebuilds a Counter from (key, value) pairs and so miscounts it
-        return {name: dict(value) if isinstance(value, Counter) else value for name, value in vars(self).items()}
+        counts = {
+            name: dict(value) if isinstance(value, Counter) else value
+            for name, value in vars(self).items()
+            if not name.startswith("_")
+        }
+        if self._backends is not None:
+            counts["backends"] = self.backends()
+        return counts
