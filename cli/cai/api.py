@@ -10,6 +10,8 @@
 
     summary = api.run_revise(api.ReviseJob.of("prompts.jsonl", "pairs.jsonl", rounds=2), engine=engine)
 
+    api.record_lineage("./v2", trained_on=["pairs.jsonl"], base="embedded")  # after saving a trained model
+
 `revise` and `score` stream rows through the same flows, keys and row shapes as the commands (a row
 made here has the key the command would give it); `run_revise` and `run_score` are the commands' core
 functions on files (resume, quarantine, manifest). An engine passed in is lent: cai never closes it.
@@ -34,6 +36,7 @@ from cai.io.jsonl import JsonlWriter
 from cai.io.lines import scan_objects
 from cai.io.records import Reject, validate_prompt_row
 from cai.judge.pairwise import JudgeSettings
+from cai.lineage.record import record_lineage
 from cai.revise.run import ReviseJob, Summary, prepare, revised
 from cai.runs.engines import Role, resolve_model
 from cai.runs.progress import Progress
@@ -55,6 +58,7 @@ __all__ = [
     "embedded_model",
     "load_constitution",
     "read_rows",
+    "record_lineage",
     "register_engine",
     "revise",
     "run_revise",
