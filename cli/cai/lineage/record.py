@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from cai.engines.model import MARKER
 from cai.errors import InputError, format_location
 from cai.lineage.digest import folder_digest
 from cai.lineage.inputs import file_entry, model_entry
@@ -82,13 +83,13 @@ def record_lineage(
 
 def base_entry(base: str) -> dict[str, Any]:
     """The base model as the manifests name models: "embedded", or a folder."""
-    if base == EMBEDDED:
+    if not Path(base).is_dir() and base != EMBEDDED:
+        raise InputError(f"--base {base}: no such model folder (or give 'embedded' for cai's embedded model)")
+    if base == EMBEDDED or (Path(base) / MARKER).is_file():  # the embedded model, named as every run names it
         from cai.runs.engines import resolve_model
 
         path, label = resolve_model(None, lambda message: None)
         return model_entry(path, label)
-    if not Path(base).is_dir():
-        raise InputError(f"--base {base}: no such model folder (or give 'embedded' for cai's embedded model)")
     return model_entry(base, base)
 
 

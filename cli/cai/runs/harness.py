@@ -195,7 +195,7 @@ def _execute(prepared: P, summary: S, work: Callable[[Context[P, S]], None], pro
         prepared.input_label,
         prepared.resume.holdings,
         prepared.tool,
-        prepared.lineage_inputs(progress.note),
+        prepared.lineage_inputs(progress.note) if prepared.paths.manifest is not None else None,  # stdout: none
     )
     engines = Engines(progress, summary)
     with manifest.recording(summary, sink.rows, sink.rejects):
