@@ -16,6 +16,7 @@ from typing import Any
 
 from cai.errors import InputError
 from cai.lineage.digest import data_files, folder_digest
+from cai.lineage.inputs import model_entry
 from cai.lineage.record import read_record
 from cai.runs.ledger import OutputPaths, file_sha256, read_manifest
 
@@ -54,7 +55,7 @@ def trace(target: str) -> Node:
     """The chain from `target`: a cai output file, its manifest, or a model folder."""
     path = Path(target)
     if path.is_dir():
-        return model_node("model", {"path": str(path.resolve()), "label": target, "kind": "folder"}, set())
+        return model_node("model", model_entry(target, target), set())
     if path.name.endswith(MANIFEST_SUFFIX):
         manifest_path = path
     else:
