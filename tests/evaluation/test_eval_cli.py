@@ -125,6 +125,9 @@ def test_min_win_rate_lower_gates_on_the_interval_not_the_point(
     assert figures["style_controlled_win_rate"] == figures["length_controlled_win_rate"]
     passed = invoke(*eval_args(prompts, fake_model_dir, *more, "--min-win-rate-lower", f"{low - 0.01:.4f}"))
     assert passed.exit_code == 0, passed.stderr
+    both = invoke(*eval_args(prompts, fake_model_dir, "-o", str(out), "--min-win-rate", "0.7",
+                             "--min-win-rate-lower", "0.5"))  # fmt: skip
+    assert both.exit_code == 3 and "--min-win-rate 0.7:" in both.stderr and "--min-win-rate-lower 0.5:" in both.stderr
 
 
 def test_answers_from_files_are_compared_without_generating(

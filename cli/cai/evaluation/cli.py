@@ -96,7 +96,8 @@ def _render(output: str, page: Path) -> None:
 
 
 def _gate(summary: EvalSummary, outputs: EvalOutputs) -> None:
-    """Both gates read the figures of the whole output; either failing exits 3."""
+    """Both gates read the figures of the whole output; every one that fails is listed, and the exit is 3."""
+    failed = []
     for flag, minimum, figure, what in (
         ("--min-win-rate", outputs.min_win_rate, "win_rate", "B's win rate over A"),
         ("--min-win-rate-lower", outputs.min_win_rate_lower, "win_rate_lower", "the lower bound of B's win rate"),
@@ -105,9 +106,11 @@ def _gate(summary: EvalSummary, outputs: EvalOutputs) -> None:
             continue
         value = summary.figures.get(figure)
         if value is None:
-            raise GateFailed(f"{flag} {minimum:g}: no pair was judged, so B's win rate is undefined")
-        if value < minimum:
-            raise GateFailed(f"{flag} {minimum:g}: {what} is {value:.4g}")
+            failed.append(f"{flag} {minimum:g}: no pair was judged, so B's win rate is undefined")
+        elif value < minimum:
+            failed.append(f"{flag} {minimum:g}: {what} is {value:.4g}")
+    if failed:
+        raise GateFailed("\n".join(failed))
 
 
 def eval_table(summary: EvalSummary) -> Table:
