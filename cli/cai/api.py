@@ -10,6 +10,9 @@
 
     summary = api.run_revise(api.ReviseJob.of("prompts.jsonl", "pairs.jsonl", rounds=2), engine=engine)
 
+    reward = api.reward_function(engine, mode="pairwise", principles=2)   # a TRL reward function (GRPO)
+    api.record_lineage("./v2", trained_on=["pairs.jsonl"], base="embedded")  # after saving a trained model
+
 `revise` and `score` stream rows through the same flows, keys and row shapes as the commands (a row
 made here has the key the command would give it); `run_revise` and `run_score` are the commands' core
 functions on files (resume, quarantine, manifest). An engine passed in is lent: cai never closes it.
@@ -30,16 +33,20 @@ from cai.engines.cpu import read_cpu
 from cai.engines.events import StageDone
 from cai.engines.protocol import Engine, Generation, Message, Request
 from cai.engines.registry import EngineFactory, engine_kind, register_engine
+from cai.errors import InputError
 from cai.io.jsonl import JsonlWriter
 from cai.io.lines import scan_objects
 from cai.io.records import Reject, validate_prompt_row
 from cai.judge.pairwise import JudgeSettings
+from cai.judge.reward import AsyncConstitutionReward, ConstitutionReward, RewardMode, RewardSettings
+from cai.lineage.record import record_lineage
 from cai.revise.run import ReviseJob, Summary, prepare, revised
 from cai.runs.engines import Role, resolve_model
 from cai.runs.progress import Progress
 from cai.score.run import ScoreJob, ScoreSummary, prepare_score, scored
 
 __all__ = [
+    "ConstitutionReward",
     "Engine",
     "Generation",
     "JudgeSettings",
@@ -57,8 +64,10 @@ __all__ = [
     "load_constitution",
     "ray_engine",
     "read_rows",
+    "record_lineage",
     "register_engine",
     "revise",
+    "reward_function",
     "run_revise",
     "run_score",
     "score",
@@ -192,6 +201,29 @@ def run_score(
     from cai.score.run import run_score as run
 
     return run(_on(job, engine), progress or Silent())
+
+
+def reward_function(
+    engine: Engine,
+    constitution: str = "harmless",
+    mode: RewardMode = "pointwise",
+    principles: int = 4,
+    reference_column: str = "reference",
+    rubric_max_tokens: int = 96,
+    asynchronous: bool = False,
+) -> ConstitutionReward:
+    """The constitution's judge on `engine` as a TRL reward function (GRPOTrainer's `reward_funcs`, RLOO,
+    online DPO): `pointwise` rewards the rubric score (1–10, mean of `principles` principles), `pairwise`
+    P(completion better than the dataset's `reference_column` answer), both orders and `principles`
+    principles averaged. None for a completion it cannot score. `asynchronous` returns a coroutine
+    function (TRL runs those side by side with other async rewards). The engine is lent: never closed."""
+    if mode not in ("pointwise", "pairwise"):
+        raise InputError(f"mode must be 'pointwise' or 'pairwise', not {mode!r}")
+    if principles < 1 or rubric_max_tokens < 1:
+        raise InputError("principles and rubric_max_tokens must be at least 1")
+    settings = RewardSettings(mode, principles, reference_column, rubric_max_tokens)
+    kind = AsyncConstitutionReward if asynchronous else ConstitutionReward
+    return kind(engine, load_constitution(constitution), settings)
 
 
 def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:

@@ -15,6 +15,7 @@ from cai import __version__
 from cai.admin import constitution_app, model_app
 from cai.evaluation.cli import evaluate
 from cai.export.cli import export
+from cai.lineage.cli import lineage_app
 from cai.report.cli import report
 from cai.review.cli import review_app
 from cai.revise.cli import revise
@@ -34,7 +35,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "report": report,
     "export": export,
 }
-GROUPS = {"review": review_app, "constitution": constitution_app, "model": model_app}
+GROUPS = {"review": review_app, "lineage": lineage_app, "constitution": constitution_app, "model": model_app}
 for name, function in COMMANDS.items():
     app.command(name)(function)
 for name, group in GROUPS.items():

@@ -107,6 +107,29 @@ def test_min_win_rate_gate_exits_3_after_the_summary(
     assert "win rate B over A" in failed.stderr and "--min-win-rate 0.7: B's win rate over A is 0.625" in failed.stderr
 
 
+def test_min_win_rate_lower_gates_on_the_interval_not_the_point(
+    engine: ScriptedEngine, tmp_path: Path, fake_model_dir: Path
+) -> None:
+    prompts = case_prompts(tmp_path / "prompts.jsonl")
+    out, stats = tmp_path / "eval.jsonl", tmp_path / "stats.json"
+    more = ["-o", str(out), "--stats-json", str(stats), "--min-win-rate", "0.6"]
+    failed = invoke(*eval_args(prompts, fake_model_dir, *more, "--min-win-rate-lower", "0.5"))
+    assert failed.exit_code == 3, failed.stderr  # 0.625 passes the point gate; 8 prompts cannot clear 0.5
+    figures = json.loads(stats.read_text())["figures"]
+    low = figures["win_rate_lower"]
+    assert low == min(figures["ci95"][0], figures["ci95_bootstrap"][0]) and low < 0.5
+    assert f"--min-win-rate-lower 0.5: the lower bound of B's win rate is {low:.4g}" in failed.stderr
+    assert "95 % intervals" in failed.stderr and "style-controlled" in failed.stderr
+    assert figures["bootstrap"] == {"resamples": 2000, "seed": 0, "unit": "prompt"}
+    assert figures["style_covariates"] == ["length"]  # the scripted answers carry no markdown
+    assert figures["style_controlled_win_rate"] == figures["length_controlled_win_rate"]
+    passed = invoke(*eval_args(prompts, fake_model_dir, *more, "--min-win-rate-lower", f"{low - 0.01:.4f}"))
+    assert passed.exit_code == 0, passed.stderr
+    both = invoke(*eval_args(prompts, fake_model_dir, "-o", str(out), "--min-win-rate", "0.7",
+                             "--min-win-rate-lower", "0.5"))  # fmt: skip
+    assert both.exit_code == 3 and "--min-win-rate 0.7:" in both.stderr and "--min-win-rate-lower 0.5:" in both.stderr
+
+
 def test_answers_from_files_are_compared_without_generating(
     engine: ScriptedEngine, tmp_path: Path, fake_model_dir: Path
 ) -> None:

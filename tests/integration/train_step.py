@@ -1,7 +1,8 @@
 """One TRL training step (DPO or SFT) on a cai output file, run in its own process (away from vLLM).
 
 Usage: python train_step.py dpo|sft ROWS.jsonl MODEL_FOLDER OUTPUT_DIR; prints the step's log as JSON.
-Tests call `train`, which runs this file so on the embedded model and returns that log.
+Tests call `train`, which runs this file so on the embedded model and returns that log; `child` runs any
+such command (examples/train_dpo.py, a `cai` process) the same way: offline, its output captured.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ def train(kind: str, rows: Path, output_dir: Path) -> dict[str, Any]:
     """One step in a child process: the columns and row count TRL read, and the step's log."""
     from cai.engines import model
 
-    command = [sys.executable, __file__, kind, str(rows), str(model.locate().folder), str(output_dir)]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    result = child(__file__, kind, str(rows), str(model.locate().folder), str(output_dir))
     assert result.returncode == 0, result.stderr[-3000:]
     report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return report
+
+
+def child(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """`python ARGS` in a child process of this interpreter, offline (a script path, or "-m", "cai", ...)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def trainer_classes(kind: str) -> tuple[type, type]:

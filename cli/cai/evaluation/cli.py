@@ -28,6 +28,13 @@ class EvalOutputs:
     min_win_rate: float | None = option(
         None, min=0.0, max=1.0, help="Gate: exit 3 when B's win rate over A (ties half) is below this."
     )
+    min_win_rate_lower: float | None = option(
+        None,
+        min=0.0,
+        max=1.0,
+        help="Gate for CI: exit 3 when the lower bound of the 95 % interval of B's win rate is below this "
+        "(the lower of the bootstrap-over-prompts and Wilson bounds).",
+    )
     report_page: Path | None = option(
         None, "--report", help="Also render `cai report`'s HTML page of the output here (needs -o)."
     )
@@ -76,9 +83,8 @@ def evaluate(
     summary = run_command(display, work, eval_table)
     if report_page is not None and not display.quiet:
         stderr_console().print(f"page {report_page}", markup=False, soft_wrap=True)
-    if outputs.min_win_rate is not None:
-        minimum = outputs.min_win_rate
-        guarded(lambda: _gate(summary, minimum), display.debug)
+    if outputs.min_win_rate is not None or outputs.min_win_rate_lower is not None:
+        guarded(lambda: _gate(summary, outputs), display.debug)
 
 
 def _render(output: str, page: Path) -> None:
@@ -89,12 +95,22 @@ def _render(output: str, page: Path) -> None:
     run_report(ReportJob((output,), page))
 
 
-def _gate(summary: EvalSummary, minimum: float) -> None:
-    rate = summary.figures.get("win_rate")
-    if rate is None:
-        raise GateFailed(f"--min-win-rate {minimum:g}: no pair was judged, so B's win rate is undefined")
-    if rate < minimum:
-        raise GateFailed(f"--min-win-rate {minimum:g}: B's win rate over A is {rate:.4g}")
+def _gate(summary: EvalSummary, outputs: EvalOutputs) -> None:
+    """Both gates read the figures of the whole output; every one that fails is listed, and the exit is 3."""
+    failed = []
+    for flag, minimum, figure, what in (
+        ("--min-win-rate", outputs.min_win_rate, "win_rate", "B's win rate over A"),
+        ("--min-win-rate-lower", outputs.min_win_rate_lower, "win_rate_lower", "the lower bound of B's win rate"),
+    ):
+        if minimum is None:
+            continue
+        value = summary.figures.get(figure)
+        if value is None:
+            failed.append(f"{flag} {minimum:g}: no pair was judged, so B's win rate is undefined")
+        elif value < minimum:
+            failed.append(f"{flag} {minimum:g}: {what} is {value:.4g}")
+    if failed:
+        raise GateFailed("\n".join(failed))
 
 
 def eval_table(summary: EvalSummary) -> Table:
@@ -106,13 +122,7 @@ def eval_table(summary: EvalSummary) -> Table:
     generated = ", ".join(f"{side.upper()} {count}" for side, count in sorted(summary.generated.items())) or "none"
     table.add_row("answers generated", f"{generated} ({summary.reused} reused)")
     if figures.get("pairs"):
-        table.add_row("win rate B over A", _verdict(figures))
-        lc = figures["length_controlled_win_rate"]
-        chars = figures["mean_chars"]
-        length = "n/a" if lc is None else f"{lc:.1%}"
-        if lc is not None and figures["b_longer_share"] in (0, 1):  # Δlength = 0 lies outside the data
-            length += f" (extrapolated: B is {'longer' if figures['b_longer_share'] else 'shorter'} in every pair)"
-        table.add_row("length-controlled", f"{length}; mean chars A {chars['a']:.0f}, B {chars['b']:.0f}")
+        _rates(table, figures)
         table.add_row("mean P(B better)", f"{figures['mean_p_b']:.3f}")
         consistent = figures["position_consistent"]
         on_them = _verdict(consistent) if consistent["pairs"] else "no pairs"
@@ -130,6 +140,34 @@ def eval_table(summary: EvalSummary) -> Table:
     loads = f", {summary.engine_loads} model load(s)" if summary.engine_loads else ""
     table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s{loads})")
     return table
+
+
+def _rates(table: Table, figures: dict[str, Any]) -> None:
+    """The raw rate with both intervals, then the length- and style-controlled rates with theirs."""
+    table.add_row("win rate B over A", _verdict(figures))
+    both = f"Wilson {_interval(figures['ci95'])}, bootstrap over prompts {_interval(figures['ci95_bootstrap'])}"
+    table.add_row("  95 % intervals", f"{both}; lower bound {figures['win_rate_lower']:.1%}")
+    chars = figures["mean_chars"]
+    length = _controlled(figures["length_controlled_win_rate"], figures["length_controlled_ci95"])
+    if figures["length_controlled_win_rate"] is not None and figures["b_longer_share"] in (0, 1):
+        length += f" (extrapolated: B is {'longer' if figures['b_longer_share'] else 'shorter'} in every pair)"
+    table.add_row("length-controlled", f"{length}; mean chars A {chars['a']:.0f}, B {chars['b']:.0f}")
+    density = figures["mean_markdown_density"]
+    style = _controlled(figures["style_controlled_win_rate"], figures["style_controlled_ci95"])
+    covariates = figures["style_covariates"]
+    controls = "length + markdown" if "markdown" in covariates else "markdown never varies: length only"
+    table.add_row(
+        "style-controlled",
+        f"{style} ({controls}); markdown per 1,000 chars A {density['a']:.1f}, B {density['b']:.1f}",
+    )
+
+
+def _controlled(rate: float | None, interval: list[float] | None) -> str:
+    return "n/a" if rate is None else f"{rate:.1%} {_interval(interval)}"
+
+
+def _interval(interval: list[float] | None) -> str:
+    return "" if interval is None else f"[{interval[0]:.1%}, {interval[1]:.1%}]"
 
 
 def _verdict(figures: dict[str, Any]) -> str:

@@ -168,6 +168,8 @@ def prepare(job: EvalJob, loaded: constitution.LoadedConstitution, progress: Pro
         judge_settings=JudgeSettings(principles=job.judging.principles),
         stamp={"model": judge.label, "constitution": parameters["constitution"]},
         warnings=_self_preference(a, b, judge),
+        input_files={"prompts": job.prompts, **{f"answers_{name}": file.path for name, file in files.items()}},
+        roles={side.name: side.role for side in (a, b, judge) if side.role is not None},
     )
 
 

@@ -1,11 +1,20 @@
-"""The eval's figures, computed from its output rows: win rate with ties, interval, length control, breakdowns.
+"""The eval's figures, computed from its output rows: win rate with ties, intervals, length and style control,
+breakdowns.
 
 - win rate of B over A = (B wins + ties / 2) / pairs, as AlpacaEval and MT-Bench count ties;
-- its 95 % interval: the Wilson score interval on that count (closed form; a tie varies less than a
-  coin, so counting it as half a success keeps the interval conservative);
-- length-controlled win rate: a logistic regression of the same outcome (a tie is half a win and half
-  a loss, as sample weights) on Δlength = chars(B) − chars(A) per 100 characters, read at Δlength = 0 —
-  AlpacaEval's length control with the one length term; with no length effect it equals the raw rate;
+- its 95 % intervals: the Wilson score interval on that count (closed form; a tie varies less than a
+  coin, so counting it as half a success keeps it conservative), and a bootstrap over prompts
+  (cai.evaluation.bootstrap). `win_rate_lower`, what `--min-win-rate-lower` gates on, is the lower of the
+  two lower bounds: the bootstrap alone collapses to a point when every prompt goes one way (8 of 8 gives
+  [100 %, 100 %]), and Wilson alone ignores nothing the bootstrap sees on the raw rate;
+- length-controlled win rate: a logistic regression of the same outcome on Δlength = chars(B) − chars(A)
+  per 100 characters, read at Δlength = 0 — AlpacaEval's length control with the one length term; with no
+  length effect it equals the raw rate;
+- style-controlled win rate: the same with Δmarkdown density (cai.report.style: headers, list items and
+  bold per 1,000 characters, B − A) as a second covariate — Arena-Hard-Auto's style control, read at equal
+  length and equal formatting; a covariate constant over the data is left out (`style_covariates` names
+  the ones used);
+- both controlled rates with bootstrap intervals over the same resamples of the prompts;
 - position consistency: the share of pairs whose two orders pick the same side (the judge's reliability);
 - per principle (each principle's P(B better) both orders averaged) and per category (when rows carry one).
 
@@ -15,13 +24,14 @@ Everything is a float, an int or None (undefined), so the result is JSON as it i
 from __future__ import annotations
 
 import math
-import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cai.evaluation.bootstrap import RESAMPLES, SEED, controlled, intervals, varying
 from cai.report.stats import LENGTH_UNIT
+from cai.report.style import density_delta, markdown
 
 CONFIDENCE = 0.95
 SCORE = {"b": 1.0, "tie": 0.5, "a": 0.0}
@@ -38,11 +48,15 @@ class Judged:
     position_consistent: bool
     category: str | None
     principles: tuple[tuple[str, float], ...]  # (principle, P(B better))
+    markdown_delta: float = 0.0  # the style covariate: markdown density of B − A (cai.report.style)
+    density_a: float = 0.0  # markdown elements per 1,000 characters
+    density_b: float = 0.0
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Judged:
         scores, info = row["scores"], row["eval"]
         principles = tuple((p["principle"], 1 - float(p["p_a"])) for p in scores.get("principles") or [])
+        answer_a, answer_b = str(row.get("response_a") or ""), str(row.get("response_b") or "")
         return cls(
             winner=info["winner"],
             p_b=float(info["p_b"]),
@@ -51,6 +65,9 @@ class Judged:
             position_consistent=bool(scores["position_consistent"]),
             category=row.get("category"),
             principles=principles,
+            markdown_delta=density_delta(answer_b, answer_a),
+            density_a=markdown(answer_a).density,
+            density_b=markdown(answer_b).density,
         )
 
 
@@ -68,26 +85,9 @@ def wilson(successes: float, trials: int) -> list[float] | None:
 
 
 def length_controlled(delta: Sequence[float], scores: Sequence[float]) -> float | None:
-    """P(B wins | Δlength = 0) from a logistic fit with soft outcomes; None when the fit is undefined.
-
-    Each pair enters twice, as a win weighted by its score and as a loss weighted by 1 − score, which is
-    the likelihood of a fractional outcome. Unpenalised, so a hand computation gives the same number.
-    Undefined with fewer than 2 pairs, Δlength constant, or every pair won by the same side.
-    """
-    if len(delta) < 2 or len(set(delta)) < 2 or all(s == 1 for s in scores) or all(s == 0 for s in scores):
-        return None
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-
-    x = np.asarray([*delta, *delta], dtype=float).reshape(-1, 1) / LENGTH_UNIT
-    y = np.asarray([1] * len(scores) + [0] * len(scores))
-    weights = np.asarray([*scores, *(1 - s for s in scores)], dtype=float)
-    keep = weights > 0
-    model = LogisticRegression(C=math.inf, max_iter=10_000, tol=1e-10)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # separable data: the fit still returns, its slope just grows
-        model.fit(x[keep], y[keep], sample_weight=weights[keep])
-    return 1 / (1 + math.exp(-float(model.intercept_[0])))
+    """P(B wins | Δlength = 0) from a logistic fit with soft outcomes; None when the fit is undefined
+    (fewer than 2 pairs, Δlength constant, or every pair won by the same side)."""
+    return controlled(varying({"length": [d / LENGTH_UNIT for d in delta]}), scores)
 
 
 def outcome(pairs: Sequence[Judged]) -> dict[str, Any]:
@@ -109,20 +109,44 @@ def figures(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     pairs = [Judged.from_row(row) for row in rows]
     n = len(pairs)
     consistent = [p for p in pairs if p.position_consistent]
-    lc = length_controlled([p.chars_b - p.chars_a for p in pairs], [SCORE[p.winner] for p in pairs])
     return {
         **outcome(pairs),
-        "length_controlled_win_rate": None if lc is None else round(lc, 6),
-        "mean_p_b": round(sum(p.p_b for p in pairs) / n, 6) if n else None,
-        "b_longer_share": round(sum(p.chars_b > p.chars_a for p in pairs) / n, 6) if n else None,
-        "mean_chars": {
-            "a": round(sum(p.chars_a for p in pairs) / n, 1) if n else None,
-            "b": round(sum(p.chars_b for p in pairs) / n, 1) if n else None,
+        **controlled_figures(pairs),
+        "mean_p_b": _mean([p.p_b for p in pairs], 6),
+        "b_longer_share": _mean([float(p.chars_b > p.chars_a) for p in pairs], 6),
+        "mean_chars": {"a": _mean([p.chars_a for p in pairs], 1), "b": _mean([p.chars_b for p in pairs], 1)},
+        "mean_markdown_density": {
+            "a": _mean([p.density_a for p in pairs], 2),
+            "b": _mean([p.density_b for p in pairs], 2),
         },
         "position_consistency_rate": round(len(consistent) / n, 6) if n else None,
         "position_consistent": outcome(consistent),
         "by_principle": _by_principle(pairs),
         "by_category": {name: outcome(group) for name, group in sorted(_groups(pairs).items())},
+    }
+
+
+def controlled_figures(pairs: Sequence[Judged]) -> dict[str, Any]:
+    """The bootstrap interval of the raw rate, the gate's lower bound, and the length- and style-controlled
+    rates with their intervals — every interval over the same resamples of the prompts."""
+    scores = [SCORE[p.winner] for p in pairs]
+    length = varying({"length": [(p.chars_b - p.chars_a) / LENGTH_UNIT for p in pairs]})
+    style = varying({**length, "markdown": [p.markdown_delta for p in pairs]})
+    lc, sc = controlled(length, scores), controlled(style, scores)
+    found = intervals(
+        scores, {"length": length if lc is not None else None, "style": style if sc is not None else None}
+    )
+    wilson_interval = outcome(pairs)["ci95"]
+    lows = [interval[0] for interval in (wilson_interval, found["raw"]) if interval is not None]
+    return {
+        "ci95_bootstrap": found["raw"],
+        "win_rate_lower": min(lows) if lows else None,
+        "length_controlled_win_rate": _round(lc),
+        "length_controlled_ci95": found["length"],
+        "style_controlled_win_rate": _round(sc),
+        "style_controlled_ci95": found["style"],
+        "style_covariates": sorted(style),
+        "bootstrap": {"resamples": RESAMPLES, "seed": SEED, "unit": "prompt"},
     }
 
 
@@ -148,6 +172,14 @@ def _by_principle(pairs: Sequence[Judged]) -> dict[str, dict[str, Any]]:
         }
         for name, values in sorted(seen.items())
     }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _mean(values: Sequence[float], digits: int) -> float | None:
+    return round(sum(values) / len(values), digits) if values else None
 
 
 def _rounded(interval: list[float] | None) -> list[float] | None:

@@ -23,6 +23,7 @@ from cai.engines.events import StageDone
 from cai.errors import InputError
 from cai.io.jsonl import JsonlWriter
 from cai.io.records import Keyed, Reject, Scan
+from cai.lineage.inputs import run_inputs
 from cai.runs import lock
 from cai.runs.checks import bad_rows_problem, check_output, check_paths
 from cai.runs.engines import Engines, Role, resolve_role
@@ -54,6 +55,16 @@ class Prepared(Generic[K]):
     new_rejects: list[Reject]
     role: Role | None = None  # a one-model command's engine (eval has one per side)
     bad_rows: str | None = None  # a dry run's: the input has more bad rows than --max-bad-rows
+    # what the manifest's `inputs` hashes (cai.lineage.inputs); None: the input file and `role`
+    input_files: dict[str, str] | None = None
+    roles: dict[str, Role] | None = None
+
+    def lineage_inputs(self, note: Callable[[str], None]) -> dict[str, Any]:
+        """The manifest's `inputs`: every file and model this run reads, hashed."""
+        files = self.input_files if self.input_files is not None else {"input": self.input_label}
+        roles = self.roles if self.roles is not None else ({"model": self.role} if self.role else {})
+        models = {name: (role.path, role.label) for name, role in roles.items()}
+        return run_inputs(files, (self.loaded.path, self.loaded.sha256), models, note)
 
 
 class OneModelJob(Protocol):
@@ -184,6 +195,7 @@ def _execute(prepared: P, summary: S, work: Callable[[Context[P, S]], None], pro
         prepared.input_label,
         prepared.resume.holdings,
         prepared.tool,
+        prepared.lineage_inputs(progress.note) if prepared.paths.manifest is not None else None,  # stdout: none
     )
     engines = Engines(progress, summary)
     with manifest.recording(summary, sink.rows, sink.rejects):

