@@ -64,8 +64,10 @@ def run_cai(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def resume(engine: Engine, out: Path) -> None:
-    """The rerun, on the session's engine: what is tested is the stopped process's files, not a second load."""
-    code, _, stderr = run_cli(engine, "revise", str(SAMPLE), "-o", str(out), *ARGS)
+    """The rerun, on the session's engine: what is tested is the stopped process's files, not a second load.
+
+    Every record left is in flight at once (the chunk size decides no row's content, only how many run together)."""
+    code, _, stderr = run_cli(engine, "revise", str(SAMPLE), "-o", str(out), *ARGS, "--chunk-size", "8")
     assert code == 0, stderr
 
 
