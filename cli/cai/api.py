@@ -7,12 +7,14 @@
         print(row["chosen"])                                     # a TRL row, or a reject entry with "reason"
     scored = list(api.score(api.read_rows("pairs.jsonl"), engine, principles=2))
     api.write_rows("scored.jsonl", scored)
+    candidates = list(api.sample(["How do I pick a lock?"], engine, n=4, max_tokens=64))
+    pairs = list(api.score(candidates, engine, pairs="all"))      # one row per judged pair
 
     summary = api.run_revise(api.ReviseJob.of("prompts.jsonl", "pairs.jsonl", rounds=2), engine=engine)
 
-`revise` and `score` stream rows through the same flows, keys and row shapes as the commands (a row
-made here has the key the command would give it); `run_revise` and `run_score` are the commands' core
-functions on files (resume, quarantine, manifest). An engine passed in is lent: cai never closes it.
+`revise`, `sample` and `score` stream rows through the same flows, keys and row shapes as the commands (a
+row made here has the key the command would give it); `run_revise`, `run_sample` and `run_score` are the
+commands' core functions on files (resume, quarantine, manifest). An engine passed in is lent: cai never closes it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from cai.judge.pairwise import JudgeSettings
 from cai.revise.run import ReviseJob, Summary, prepare, revised
 from cai.runs.engines import Role, resolve_model
 from cai.runs.progress import Progress
+from cai.sample.run import SampleJob, SampleSummary, sampled
+from cai.sample.run import prepare as prepare_sample
 from cai.score.run import ScoreJob, ScoreSummary, prepare_score, scored
 
 __all__ = [
@@ -47,6 +51,8 @@ __all__ = [
     "Message",
     "Request",
     "ReviseJob",
+    "SampleJob",
+    "SampleSummary",
     "ScoreJob",
     "StageDone",
     "Summary",
@@ -58,14 +64,16 @@ __all__ = [
     "register_engine",
     "revise",
     "run_revise",
+    "run_sample",
     "run_score",
+    "sample",
     "score",
     "server_engine",
     "vllm_settings",
     "write_rows",
 ]
 
-J = TypeVar("J", ReviseJob, ScoreJob)
+J = TypeVar("J", ReviseJob, ScoreJob, SampleJob)
 _lent_names = itertools.count()
 
 
@@ -135,9 +143,20 @@ def revise(rows: Iterable[dict[str, Any] | str], engine: Engine, **options: Any)
     yield from _in_order(run.new_rejects, revised(run, engine, _ignore, Summary()))
 
 
+def sample(rows: Iterable[dict[str, Any] | str], engine: Engine, **options: Any) -> Iterator[dict[str, Any]]:
+    """Each row (a prompt string, or a dict as in a prompt file) as N candidates on `engine`, in input order: its
+    output row (`responses`, `cai`), or its reject entry. `options` are `SampleJob` fields (n, framing,
+    constitution, max_tokens, temperature, top_p, seed, ...)."""
+    job = SampleJob.of("<rows>", **options)
+    scanned = scan_objects(rows, validate_prompt_row)
+    run = prepare_sample(job, Silent(), scanned=scanned, role=_lent_role(engine))
+    yield from _in_order(run.new_rejects, sampled(run, engine, _ignore))
+
+
 def score(rows: Iterable[dict[str, Any]], engine: Engine, **options: Any) -> Iterator[dict[str, Any]]:
     """Each row (any shape `cai score` reads) judged on `engine`, in input order: the row plus its
-    `scores`, or its reject entry. `options` are `ScoreJob` fields (constitution, principles, cot, mode, ...)."""
+    `scores`, or its reject entry. `options` are `ScoreJob` fields (constitution, principles, cot, mode, pairs, ...);
+    with pairs="all" or "adjacent" a ranked row gives one row per judged pair."""
     job = ScoreJob.of("<rows>", **options)
     scanned = scan_objects(rows, job.row_reader)
     run = prepare_score(job, Silent(), scanned=scanned, role=_lent_role(engine))
@@ -149,6 +168,15 @@ def run_revise(
 ) -> Summary:
     """`cai revise` on files; `engine` is an engine to lend, or a factory `(path, engine_args, label) -> Engine`."""
     from cai.revise.run import run_revise as run
+
+    return run(_on(job, engine), progress or Silent())
+
+
+def run_sample(
+    job: SampleJob, progress: Progress | None = None, engine: Engine | EngineFactory | None = None
+) -> SampleSummary:
+    """`cai sample` on files; `engine` as for `run_revise`."""
+    from cai.sample.run import run_sample as run
 
     return run(_on(job, engine), progress or Silent())
 
@@ -196,14 +224,18 @@ def _lent_role(engine: Engine) -> Role:
 
 
 def _in_order(
-    rejects: Sequence[Reject], results: Iterator[tuple[int, dict[str, Any] | Reject]]
+    rejects: Sequence[Reject], results: Iterator[tuple[int, dict[str, Any] | list[dict[str, Any]] | Reject]]
 ) -> Iterator[dict[str, Any]]:
-    """Bad input rows first (they never reach the engine), then every result in input order."""
+    """Bad input rows first (they never reach the engine), then every result in input order (a ranked row's
+    pair rows one after another)."""
     from cai.engines.flows import in_order
 
     yield from (entry.as_dict() for entry in rejects)
     for result in in_order(results):
-        yield result.as_dict() if isinstance(result, Reject) else result
+        if isinstance(result, list):
+            yield from result
+        else:
+            yield result.as_dict() if isinstance(result, Reject) else result
 
 
 def _ignore(event: StageDone) -> None:

@@ -108,6 +108,23 @@ def read_basis(
     return Basis(loaded, paths, scanned, role or resolve_role(job.model, job.engine, note), bad_rows)
 
 
+def prepared_facts(tool: str, basis: Basis[Any], parameters: dict[str, Any], resume: Resume[Any]) -> dict[str, Any]:
+    """The harness's fields of a one-model command's `Prepared`, from its basis and its resume."""
+    return {
+        "tool": tool,
+        "paths": basis.paths,
+        "input_label": basis.scanned.label,
+        "loaded": basis.loaded,
+        "model_label": basis.role.label,
+        "parameters": parameters,
+        "resume": resume,
+        "todo": resume.todo,
+        "new_rejects": resume.new_rejects,
+        "role": basis.role,
+        "bad_rows": basis.bad_rows,
+    }
+
+
 class Sink:
     """The output and rejects writers; `commit` fsyncs both, so a committed row survives a crash."""
 
@@ -118,6 +135,10 @@ class Sink:
 
     def row(self, row: dict[str, Any]) -> None:
         self.rows.write(row)
+
+    def group(self, rows: list[dict[str, Any]]) -> None:
+        """Rows that are one input row's output (a ranked row's pairs), written in one piece."""
+        self.rows.write_many(rows)
 
     def reject(self, entry: Reject) -> None:
         self.rejects.write(entry.as_dict())

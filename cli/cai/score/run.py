@@ -8,9 +8,11 @@ are in flight, so no chunk waits for its slowest row.
 
 from __future__ import annotations
 
-from collections import Counter
+import os
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cai import constitution
@@ -19,7 +21,18 @@ from cai.engines.flows import drive
 from cai.engines.protocol import Engine
 from cai.io.keys import fingerprint, record_key
 from cai.io.records import Reject, Scan
-from cai.io.scored import Mode, Scored, ScoreRow, key_of, read_score_row, scored_row
+from cai.io.scored import (
+    MAX_RANKED,
+    Mode,
+    PairsMode,
+    Scored,
+    ScoreRow,
+    key_of,
+    pair_rows,
+    read_score_row,
+    scored_row,
+    torn_group,
+)
 from cai.io.sources import read_rows
 from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings, PairwiseJudge
@@ -31,7 +44,7 @@ from cai.runs.ledger import OutputPaths, read_resume
 from cai.runs.options import EngineOptions, Job, OutputOptions, RowLimits
 from cai.runs.progress import Progress
 from cai.runs.tally import Tally
-from cai.score.flows import Outcome, RowScorers
+from cai.score.flows import Outcome, RowScorers, selected_pairs
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ class ScoreJob(Job):
     chunk_size: int = 32
     mode: Mode = "auto"  # --mode: force one row kind; rows without its fields are quarantined
     split: str | None = None  # a DatasetDict folder's split
+    pairs: PairsMode = "best-worst"  # --pairs: a ranked row as best vs worst (one row), or as its judged pairs
 
     @property
     def paths(self) -> OutputPaths:
@@ -65,6 +79,9 @@ class ScoreSummary(Tally):
     parse_failures: int = 0
     labelled: int = 0
     agreements: int = 0
+    pair_rows: int = 0  # --pairs all|adjacent: rows written for ranked rows, one per pair
+    identical_pairs: int = 0  # pairs left out: both responses the same
+    torn_group_rows: int = 0  # pair rows of a group a crash cut short, cut off before this run appended
 
     @property
     def rows_out(self) -> int:
@@ -114,6 +131,8 @@ def prepare_score(
     run_key = fingerprint(parameters)
     items = [Scored(line, row, record_key(row.data, run_key, "wrapped")) for line, row in scanned.rows]
     resume = read_resume(paths, parameters, job.output.overwrite, items, scanned.rejects, key_of, readonly=dry_run)
+    if paths.output is not None and not dry_run and (cut := _cut_torn_group(paths.output)):
+        progress.note(f"removed {cut} pair row(s) of a ranked row an interrupted run left unfinished (redone now)")
     return ScorePrepared(
         tool="cai score",
         paths=paths,
@@ -130,6 +149,18 @@ def prepare_score(
     )
 
 
+def _cut_torn_group(path: Path) -> int:
+    """Cut off the pair rows of a ranked row that a crash left unfinished at the output's end (cai.io.scored)."""
+    if not path.exists():
+        return 0
+    with path.open("rb") as handle:
+        tail = list(deque(handle, maxlen=MAX_RANKED * (MAX_RANKED - 1) // 2 + 1))
+    cut = torn_group(tail)
+    if cut:
+        os.truncate(path, path.stat().st_size - sum(len(line) for line in tail[-cut:]))
+    return cut
+
+
 def _parameters(job: ScoreJob, loaded: constitution.LoadedConstitution, model_label: str) -> dict[str, Any]:
     judge = job.judge
     return {
@@ -144,6 +175,7 @@ def _parameters(job: ScoreJob, loaded: constitution.LoadedConstitution, model_la
         "seed": job.seed,
         "score_format": JUDGE_FORMAT,  # score names its judge's format so since its first version
         **({"mode": job.mode} if job.mode != "auto" else {}),  # absent in auto: earlier outputs still resume
+        **({"pairs": job.pairs} if job.pairs != "best-worst" else {}),  # likewise: best-worst is what score wrote
     }
 
 
@@ -155,9 +187,13 @@ def _score_all(context: Context[ScorePrepared, ScoreSummary]) -> None:
     kinds = ("pointwise", "pairwise", "rank")
     context.progress.begin({kind: sum(item.row.kind == kind for item in run.todo) for kind in kinds})
 
-    def write(result: dict[str, Any] | Reject) -> None:
+    def write(result: dict[str, Any] | list[dict[str, Any]] | Reject) -> None:
         if isinstance(result, Reject):
             sink.reject(result)
+        elif isinstance(result, list):
+            sink.group(result)
+            summary.scored["rank"] += 1
+            summary.pair_rows += len(result)
         else:
             sink.row(result)
             summary.scored[result["scores"]["kind"]] += 1
@@ -167,7 +203,7 @@ def _score_all(context: Context[ScorePrepared, ScoreSummary]) -> None:
 
 def scored(
     run: ScorePrepared, engine: Engine, on_stage: Report, summary: ScoreSummary
-) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
+) -> Iterator[tuple[int, dict[str, Any] | list[dict[str, Any]] | Reject]]:
     """Every row to do, each a flow on `engine` (cai.engines.flows): its output row or its reject entry,
     numbered in input order and yielded as it finishes; the judge's figures are counted into `summary`."""
     rules, job = run.loaded.constitution, run.job
@@ -180,10 +216,12 @@ def scored(
     outcomes = (Outcome(item) for item in run.todo)
     flows = (((number, outcome), scorers.flow(outcome)) for number, outcome in enumerate(outcomes))
     for number, outcome in drive(engine, flows, window=job.chunk_size):
-        yield number, _finished(outcome, stamp, summary)
+        yield number, _finished(outcome, stamp, summary, job.pairs)
 
 
-def _finished(outcome: Outcome, stamp: dict[str, Any], summary: ScoreSummary) -> dict[str, Any] | Reject:
+def _finished(
+    outcome: Outcome, stamp: dict[str, Any], summary: ScoreSummary, pairs: PairsMode
+) -> dict[str, Any] | list[dict[str, Any]] | Reject:
     for verdict in outcome.verdicts:
         summary.observe(verdict)
     item = outcome.item
@@ -196,4 +234,17 @@ def _finished(outcome: Outcome, stamp: dict[str, Any], summary: ScoreSummary) ->
     if item.row.kind == "pairwise" and item.row.labelled:
         summary.labelled += 1
         summary.agreements += outcome.scores["agrees_with_label"]
+    if item.row.kind == "rank" and pairs != "best-worst":
+        return _pair_rows(item, stamp, outcome.scores, pairs, summary)
     return scored_row(item, stamp, outcome.scores, outcome.extra)
+
+
+def _pair_rows(
+    item: Scored, stamp: dict[str, Any], scores: dict[str, Any], pairs: PairsMode, summary: ScoreSummary
+) -> list[dict[str, Any]] | Reject:
+    """A ranked row's judged pairs as rows (--pairs all|adjacent); with none left, a drop entry (so it resumes)."""
+    selected, identical = selected_pairs(pairs, scores, item.row.responses)
+    summary.identical_pairs += identical
+    if not selected:
+        return item.reject("identical_candidates", "every pair's two responses are the same", kind="dropped")
+    return pair_rows(item, stamp, scores["win_rate"], selected, pairs)
