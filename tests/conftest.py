@@ -131,15 +131,15 @@ class Borrowed:
         self.closed = True
 
 
-def run_cli(engine: Engine, *args: str) -> tuple[int, str, str]:
-    """`cai ARGS` in-process on this (borrowed) engine: (exit code, stdout, stderr)."""
+def run_cli(engine: Engine, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """`cai ARGS` in-process on this (borrowed) engine, `stdin` its standard input: (exit code, stdout, stderr)."""
     from typer.testing import CliRunner
 
     from cai.app import app
 
     with pytest.MonkeyPatch.context() as patch:
         select_engine(patch, lambda path, engine_args, label: Borrowed(engine), _vllm_tokenizer)
-        result = CliRunner().invoke(app, list(args))
+        result = CliRunner().invoke(app, list(args), input=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 

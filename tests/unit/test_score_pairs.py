@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from cai import api
+from cai.errors import InputError
 from cai.io.keys import pair_key
 from cai.io.pairs import Pair, read_pair
 from cai.io.scored import torn_group
@@ -94,6 +95,20 @@ def test_best_worst_is_the_default_and_unchanged(tmp_path: Path) -> None:
     ranked = json.loads(default.splitlines()[0])
     assert ranked["responses"] == RANKED["responses"] and ranked["scores"]["kind"] == "rank"
     assert "pairs" not in json.loads((tmp_path / "default.manifest.json").read_text())["parameters"]
+
+
+def test_pairs_keep_the_ranked_rows_key_and_verdicts_and_a_resume_in_another_mode_is_refused(tmp_path: Path) -> None:
+    score(tmp_path, [RANKED], ScriptedEngine(), output="best.jsonl", principles=2)
+    score(tmp_path, [RANKED], ScriptedEngine(), output="all.jsonl", principles=2, pairs="all")
+    (ranked,) = read(tmp_path / "best.jsonl")
+    for row in read(tmp_path / "all.jsonl"):
+        group = row["scores"]["ranked"]
+        assert group["key"] == ranked["scores"]["key"]
+        judged = next(p for p in ranked["scores"]["pairs"] if {p["a"], p["b"]} == {group["chosen"], group["rejected"]})
+        asked = [p["principle"] for p in judged["principles"]]
+        assert [p["principle"] for p in row["scores"]["principles"]] == asked  # the same questions, the same answers
+    with pytest.raises(InputError, match=r"pairs: None then, 'adjacent' now"):
+        score(tmp_path, [RANKED], ScriptedEngine(), output="best.jsonl", principles=2, pairs="adjacent")
 
 
 def test_the_judge_asks_each_unordered_pair_once_per_principle_and_order(tmp_path: Path) -> None:

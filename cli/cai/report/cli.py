@@ -50,9 +50,10 @@ def report(
 ) -> None:
     """What a dataset will teach: judge biases and reward-hacking signals, in one offline HTML page.
 
-    Reads the rows of `cai revise` (with or without --judge) or `cai score`, prints the headline figures
-    on stderr and writes the page. Gates (`--max length_bias=0.7 --min agreement=0.7`) exit 3 when
-    they fail; bad input exits 2. Every signal and figure name: docs/report.md.
+    Reads the rows of `cai revise` (with or without --judge) or `cai score` (ranked rows as best against
+    worst, --pairs rows as the pairs they are), prints the headline figures on stderr and writes the
+    page. Gates (`--max length_bias=0.7 --min agreement=0.7`) exit 3 when they fail; bad input exits 2.
+    Every signal and figure name: docs/report.md.
     """
     from cai.console import guarded, stderr_console
     from cai.report.gates import check_gates, parse_gates

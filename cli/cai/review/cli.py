@@ -34,7 +34,11 @@ ReviewArg = Annotated[Path, typer.Argument(help="The review file written by `cai
 @review_app.command()
 def sample(
     source: Annotated[
-        Path, typer.Argument(help="Rows from `cai score` (pairwise) or `cai revise` (with or without --judge).")
+        Path,
+        typer.Argument(
+            help="Rows from `cai score` (pairwise, ranked, or the pair rows of --pairs all|adjacent) or `cai revise` "
+            "(with or without --judge)."
+        ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The review file to write (JSONL).")],
     n: Annotated[int, typer.Option("-n", min=1, help="Items to sample (all pairs when the file has fewer).")] = 200,
@@ -45,8 +49,9 @@ def sample(
     """Draw a stratified random sample (low |margin| oversampled), blind: A/B order random, no verdict shown.
 
     Strata: judge margin band × position consistency × principle; each item records its stratum's size,
-    its inclusion probability and weight, so `agreement` can estimate for the whole source file. Rank and
-    pointwise rows are skipped and counted. Exit codes: 0 success, 2 bad input or nothing to sample.
+    its inclusion probability and weight, so `agreement` can estimate for the whole source file. A ranked
+    row is reviewed as its best against its worst (the pair it trains on); pointwise rows are skipped and
+    counted. Exit codes: 0 success, 2 bad input or nothing to sample.
     """
 
     def work() -> None:

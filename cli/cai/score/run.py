@@ -128,7 +128,9 @@ def prepare_score(
     basis = read_basis(job, job.rows, read, progress.note, dry_run, scanned, role)
     loaded, paths, scanned, role = basis.loaded, basis.paths, basis.scanned, basis.role
     parameters = _parameters(job, loaded, role.label)
-    run_key = fingerprint(parameters)
+    run_key = fingerprint(parameters)  # without --pairs: a row's key (and so its judge's questions) names its content
+    if job.pairs != "best-worst":  # not its shape; best-worst is absent, as score wrote before --pairs
+        parameters["pairs"] = job.pairs
     items = [Scored(line, row, record_key(row.data, run_key, "wrapped")) for line, row in scanned.rows]
     resume = read_resume(paths, parameters, job.output.overwrite, items, scanned.rejects, key_of, readonly=dry_run)
     if paths.output is not None and not dry_run and (cut := _cut_torn_group(paths.output)):
@@ -175,7 +177,6 @@ def _parameters(job: ScoreJob, loaded: constitution.LoadedConstitution, model_la
         "seed": job.seed,
         "score_format": JUDGE_FORMAT,  # score names its judge's format so since its first version
         **({"mode": job.mode} if job.mode != "auto" else {}),  # absent in auto: earlier outputs still resume
-        **({"pairs": job.pairs} if job.pairs != "best-worst" else {}),  # likewise: best-worst is what score wrote
     }
 
 
