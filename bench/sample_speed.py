@@ -11,8 +11,11 @@ Each phase runs in a process of its own (a fresh engine, a cold prefix cache), o
 
 Results go to bench/results/sample-speed.json; BENCHMARKS.md records them.
 
+The machine is shared, so the load changes from phase to phase: `--repeats R` runs the three sampling
+phases R times, interleaved (cai, raw-n, raw-seeds, cai, ...), and reports each run and the medians.
+
     .venv/bin/python bench/sample_speed.py                      # defaults below
-    .venv/bin/python bench/sample_speed.py --prompts 16 --max-tokens 32 --skip score
+    .venv/bin/python bench/sample_speed.py --prompts 16 --repeats 3 --skip score
 """
 
 from __future__ import annotations
@@ -156,14 +159,18 @@ def run_phase(phase: str, args: argparse.Namespace, **overrides: Any) -> dict[st
     return result
 
 
-def ratios(report: dict[str, Any]) -> dict[str, float]:
-    cai = report["cai"]
-    found = {"cai_over_raw_n": round(cai["tokens_per_second"] / report["raw_n"]["tokens_per_second"], 3)}
-    if "raw_seeds" in report:
-        found["cai_over_raw_seeds"] = round(cai["tokens_per_second"] / report["raw_seeds"]["tokens_per_second"], 3)
-        found["raw_seeds_over_raw_n"] = round(
-            report["raw_seeds"]["tokens_per_second"] / report["raw_n"]["tokens_per_second"], 3
-        )
+def ratios(report: dict[str, Any]) -> dict[str, Any]:
+    rates = {name: report[name]["tokens_per_second"] for name in ("cai", "raw_n", "raw_seeds") if name in report}
+    found: dict[str, Any] = {"cai_over_raw_n": round(rates["cai"] / rates["raw_n"], 3)}
+    if "raw_seeds" in rates:
+        found["cai_over_raw_seeds"] = round(rates["cai"] / rates["raw_seeds"], 3)
+        found["raw_seeds_over_raw_n"] = round(rates["raw_seeds"] / rates["raw_n"], 3)
+    if "runs" in report:
+        runs = report["runs"]
+        found["cai_over_raw_n_per_repeat"] = [
+            round(cai["tokens_per_second"] / raw["tokens_per_second"], 3)
+            for cai, raw in zip(runs["cai"], runs["raw_n"], strict=True)
+        ]
     if "score_all" in report:
         best, every = report["score_best_worst"], report["score_all"]
         found["judge_seconds_all_over_best_worst"] = round(every["judge_seconds"] / best["judge_seconds"], 3)
@@ -171,6 +178,22 @@ def ratios(report: dict[str, Any]) -> dict[str, float]:
             every["seconds_per_emitted_pair"] / best["seconds_per_emitted_pair"], 3
         )
     return found
+
+
+def sample_runs(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    """The sampling phases, `--repeats` times, interleaved; each run notes the load average it started at."""
+    phases = ["cai", "raw-n"] + ([] if "raw-seeds" in args.skip else ["raw-seeds"])
+    runs: dict[str, list[dict[str, Any]]] = {phase.replace("-", "_"): [] for phase in phases}
+    for _ in range(args.repeats):
+        for phase in phases:
+            load = os.getloadavg()[0]
+            runs[phase.replace("-", "_")].append({**run_phase(phase, args), "load_average_1m": round(load, 1)})
+    return runs
+
+
+def median_run(found: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median tok/s (the first of the two middle ones for an even count)."""
+    return sorted(found, key=lambda run: run["tokens_per_second"])[(len(found) - 1) // 2]
 
 
 def main() -> None:
@@ -184,6 +207,7 @@ def main() -> None:
     parser.add_argument("--score-rows", type=int, default=16)
     parser.add_argument("--principles", type=int, default=4)
     parser.add_argument("--pairs", default="best-worst")
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved runs of the sampling phases")
     parser.add_argument("--engine-arg", "-E", action="append", default=[])
     parser.add_argument("--skip", nargs="*", default=[], choices=["raw-seeds", "score"])
     parser.add_argument("--phase", choices=sorted(PHASES))
@@ -197,10 +221,10 @@ def main() -> None:
         args.workdir = folder
         report: dict[str, Any] = {"workload": {k: getattr(args, k) for k in WORKLOAD}, "machine": machine()}
         report["load_average_before"] = os.getloadavg()
-        report["cai"] = run_phase("cai", args)
-        report["raw_n"] = run_phase("raw-n", args)
-        if "raw-seeds" not in args.skip:
-            report["raw_seeds"] = run_phase("raw-seeds", args)
+        runs = sample_runs(args)
+        report.update({name: median_run(found) for name, found in runs.items()})
+        if args.repeats > 1:
+            report["runs"] = runs
         if "score" not in args.skip:
             report["score_best_worst"] = run_phase("score", args, pairs="best-worst")
             report["score_all"] = run_phase("score", args, pairs="all")

@@ -13,6 +13,7 @@ from cai import api
 from cai.errors import InputError
 from cai.io.keys import pair_key
 from cai.io.pairs import Pair, read_pair
+from cai.io.records import BadRow
 from cai.io.scored import torn_group
 from cai.score.run import ScoreJob, ScoreSummary, run_score
 from tests.conftest import RecordingProgress, write_lines
@@ -158,3 +159,24 @@ def test_pair_rows_read_as_pairs_for_review_and_report(tmp_path: Path) -> None:
 def test_api_score_yields_pair_rows_in_order() -> None:
     rows = list(api.score([RANKED, PAIRWISE], ScriptedEngine(), pairs="adjacent", principles=1))
     assert [row["scores"]["kind"] for row in rows] == ["pair", "pair", "pair", "pairwise"]
+
+
+def test_sampled_rows_are_not_pairs_and_their_finish_reasons_reach_the_pairs(tmp_path: Path) -> None:
+    provenance = {"key": "k", "model": "writer", "finish_reasons": ["stop", "length", "stop", "length"]}
+    sampled = {**RANKED, "cai": provenance}
+    with pytest.raises(BadRow, match="cai sample row holds candidates, not a pair"):
+        read_pair(sampled)
+    score(tmp_path, [sampled], ScriptedEngine(), output="best.jsonl", principles=1)
+    score(tmp_path, [sampled], ScriptedEngine(), output="all.jsonl", principles=1, pairs="all")
+    (best,) = read(tmp_path / "best.jsonl")
+    pair = read_pair(best)
+    assert isinstance(pair, Pair) and pair.writer == "writer"
+    reasons = provenance["finish_reasons"]
+    assert (pair.finish_a, pair.finish_b) == (reasons[best["scores"]["best"]], reasons[best["scores"]["worst"]])
+    for row in read(tmp_path / "all.jsonl"):
+        pair = read_pair(row)
+        group = row["scores"]["ranked"]
+        assert isinstance(pair, Pair) and (pair.finish_a, pair.finish_b) == (
+            reasons[group["chosen"]],
+            reasons[group["rejected"]],
+        )

@@ -21,7 +21,9 @@ from cai.sample.run import Framing, SampleJob, SampleSummary, run_sample
 class CandidateOptions:
     """How many candidates each prompt gets, and what they are sampled under (sample's own options)."""
 
-    n: int = option(4, "-n", "--n", min=2, max=MAX_RANKED, help="Candidates per prompt (what cai score ranks).")
+    n: int = option(
+        4, "-n", "--candidates", min=2, max=MAX_RANKED, help="Candidates per prompt (what cai score ranks)."
+    )
     framing: Framing = option(
         "none",
         help="none (the conversation as given, as the paper samples), or constitution: a system turn built from "
