@@ -13,6 +13,8 @@ Results go to bench/results/sample-speed.json; BENCHMARKS.md records them.
 
 The machine is shared, so the load changes from phase to phase: `--repeats R` runs the three sampling
 phases R times, interleaved (cai, raw-n, raw-seeds, cai, ...), and reports each run and the medians.
+Every sampling phase also notes its process's CPU time while generating (vLLM runs in the process), so
+tokens per CPU-second compare the work itself when other jobs take the cores.
 
     .venv/bin/python bench/sample_speed.py                      # defaults below
     .venv/bin/python bench/sample_speed.py --prompts 16 --repeats 3 --skip score
@@ -48,7 +50,10 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
         temperature=args.temperature, top_p=args.top_p, chunk_size=args.chunk_size, overwrite=True,
     )  # fmt: skip
     started = time.perf_counter()
-    summary = api.run_sample(job)
+    engine = api.build_engine(engine_args=dict(arg.split("=", 1) for arg in args.engine_arg))
+    cpu_started = time.process_time()
+    summary = api.run_sample(job, engine=engine)
+    cpu_seconds = time.process_time() - cpu_started
     rows = list(api.read_rows(folder / "sampled.jsonl"))
     (folder / "requests.json").write_text(json.dumps(_requests(rows)))
     return {
@@ -59,6 +64,8 @@ def phase_cai(args: argparse.Namespace) -> dict[str, Any]:
         "load_seconds": round(summary.load_seconds, 2),
         "wall_seconds": round(time.perf_counter() - started, 2),
         "tokens_per_second": round(summary.output_tokens / summary.generate_seconds, 1),
+        "cpu_seconds": round(cpu_seconds, 2),
+        "tokens_per_cpu_second": round(summary.output_tokens / cpu_seconds, 1),
         "rows": summary.rows_out,
         "rows_with_identical": summary.rows_with_identical,
         "dropped": dict(summary.dropped),
@@ -75,9 +82,9 @@ def _requests(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _timed(llm: Any, conversations: list[Any], params: list[Any]) -> dict[str, Any]:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     outputs = llm.chat(conversations, params, use_tqdm=False)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     tokens = sum(len(completion.token_ids) for output in outputs for completion in output.outputs)
     prompt = sum(len(output.prompt_token_ids) for output in outputs)
     cached = sum(output.num_cached_tokens or 0 for output in outputs)
@@ -86,6 +93,8 @@ def _timed(llm: Any, conversations: list[Any], params: list[Any]) -> dict[str, A
         "samples": sum(len(output.outputs) for output in outputs),
         "seconds": round(seconds, 2),
         "tokens_per_second": round(tokens / seconds, 1),
+        "cpu_seconds": round(cpu_seconds, 2),
+        "tokens_per_cpu_second": round(tokens / cpu_seconds, 1),
         "prompt_tokens_reported": prompt,
         "cached_tokens_reported": cached,
     }
@@ -165,6 +174,11 @@ def ratios(report: dict[str, Any]) -> dict[str, Any]:
     if "raw_seeds" in rates:
         found["cai_over_raw_seeds"] = round(rates["cai"] / rates["raw_seeds"], 3)
         found["raw_seeds_over_raw_n"] = round(rates["raw_seeds"] / rates["raw_n"], 3)
+    if "tokens_per_cpu_second" in report["cai"]:
+        per_cpu = {name: report[name]["tokens_per_cpu_second"] for name in rates}
+        found["cai_over_raw_n_per_cpu_second"] = round(per_cpu["cai"] / per_cpu["raw_n"], 3)
+        if "raw_seeds" in per_cpu:
+            found["cai_over_raw_seeds_per_cpu_second"] = round(per_cpu["cai"] / per_cpu["raw_seeds"], 3)
     if "runs" in report:
         runs = report["runs"]
         found["cai_over_raw_n_per_repeat"] = [
