@@ -120,15 +120,15 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 Borrowed = Lent  # the session's engine lent to one run: the run's close() must not unload it
 
 
-def run_cli(engine: Engine, *args: str) -> tuple[int, str, str]:
-    """`cai ARGS` in-process on this (borrowed) engine: (exit code, stdout, stderr)."""
+def run_cli(engine: Engine, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """`cai ARGS` in-process on this (borrowed) engine, `stdin` its standard input: (exit code, stdout, stderr)."""
     from typer.testing import CliRunner
 
     from cai.app import app
 
     with pytest.MonkeyPatch.context() as patch:
         select_engine(patch, lambda path, engine_args, label: Borrowed(engine), _vllm_tokenizer)
-        result = CliRunner().invoke(app, list(args))
+        result = CliRunner().invoke(app, list(args), input=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -148,8 +148,8 @@ def ray_cluster() -> Iterator[RayTestCluster]:
 def real_engine() -> Iterator[Engine]:
     """The real vLLM engine on the embedded model, loaded once for every test that needs it."""
     from cai.engines import model
+    from cai.engines.model import resolve_model
     from cai.engines.vllm import VLLMEngine
-    from cai.runs.engines import resolve_model
 
     path, label = resolve_model(None, lambda message: None)
     engine = VLLMEngine(path, {}, model_name=label)

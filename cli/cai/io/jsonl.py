@@ -29,6 +29,13 @@ class JsonlWriter:
         self.handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         self.rows += 1
 
+    def write_many(self, rows: list[dict[str, Any]]) -> None:
+        """Rows that belong together, in one write: a signal lands before or after them, never between."""
+        if self.handle is None:
+            self.handle = self._open()
+        self.handle.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+        self.rows += len(rows)
+
     def _open(self) -> IO[str]:
         assert self.path is not None
         try:

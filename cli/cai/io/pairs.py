@@ -1,10 +1,11 @@
 """Every preference-pair row shape cai reads, as one typed `Pair`: what review, report and export read through.
 
 cai's own rows — `cai revise` in each `--format` (trl, hf-cai; sft rows have no rejected side), `cai score`
-pairwise and ranked rows, `cai eval` rows — and the field's: TRL pairs (prompt + chosen/rejected as
-strings or assistant turns; or chosen/rejected as whole conversations), and hh-rlhf transcripts. Side `a`
-is the side the row says is preferred (chosen; a ranked row's best) or `response_a`; side `b` the other.
-A row that is not a pair raises `BadRow` naming the field; a pointwise score row is a `Pointwise`.
+pairwise and ranked rows and the pair rows of `--pairs all|adjacent`, `cai eval` rows — and the field's:
+TRL pairs (prompt + chosen/rejected as strings or assistant turns; or chosen/rejected as whole
+conversations), and hh-rlhf transcripts. Side `a` is the side the row says is preferred (chosen; a ranked
+row's best) or `response_a`; side `b` the other. A row that is not a pair (a `cai sample` row of
+candidates, say) raises `BadRow` naming the field; a pointwise score row is a `Pointwise`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from cai.io import hh
 from cai.io.records import BadRow
+from cai.io.sampled import is_sampled
 
 Verdict = dict[str, Any]
 Turn = dict[str, str]
@@ -33,7 +35,7 @@ class Pair:
 
     line: int
     source: str  # "revise", "score", "eval" or "pairs" (a plain preference dataset)
-    kind: str  # "revise", "pairwise", "rank" or "plain"
+    kind: str  # "revise", "pairwise", "rank", "pair" (one judged pair of a ranked row) or "plain"
     conversation: tuple[Turn, ...]
     a: str
     b: str
@@ -71,6 +73,10 @@ def read_pair(data: dict[str, Any]) -> Pair | Pointwise:
     if isinstance(scores, dict):
         return _score_row(data, scores)
     provenance = data.get("cai")
+    if is_sampled(provenance):
+        raise BadRow(
+            "not_a_pair", "a cai sample row holds candidates, not a pair: judge them first (cai score --pairs)"
+        )
     if isinstance(provenance, dict):
         return _revise_row(data, provenance)
     if hh.is_transcript_row(data) and not isinstance(data.get("chosen"), list):  # lists: TRL's implicit prompt
@@ -102,16 +108,18 @@ def _score_row(data: dict[str, Any], scores: dict[str, Any]) -> Pair | Pointwise
     if kind == "pointwise":
         overall = scores.get("overall")
         return Pointwise(0, float(overall) if isinstance(overall, int | float) else None)
-    if kind not in ("pairwise", "rank"):
-        raise BadRow("invalid_row", f"scores.kind: expected pointwise, pairwise or rank, got {kind!r}")
+    if kind not in ("pairwise", "rank", "pair"):
+        raise BadRow("invalid_row", f"scores.kind: expected pointwise, pairwise, rank or pair, got {kind!r}")
     conversation, a, b = _sides(data)
-    judged = verdict("scores", scores) if kind == "pairwise" else _rank_verdict(scores)
+    judged = _rank_verdict(scores) if kind == "rank" else verdict("scores", scores)
     source = "eval" if isinstance(data.get("eval"), dict) else "score"
     pair = Pair(0, source, kind, conversation, a, b, _key(scores), _id(data), "chosen" in data, judged)
     pair.judge = scores.get("model") if isinstance(scores.get("model"), str) else None
     label = scores.get("agrees_with_label")
     pair.agrees_with_label = label if isinstance(label, bool) else None
-    if isinstance(data.get("cai"), dict):
+    if is_sampled(data.get("cai")):
+        _sample_provenance(pair, data["cai"], scores)
+    elif isinstance(data.get("cai"), dict):
         _revise_provenance(pair, data["cai"])
     if isinstance(data.get("eval"), dict):
         _eval_provenance(pair, data["eval"])
@@ -202,15 +210,26 @@ def flipped(judged: Verdict) -> Verdict:
     """The same judgement with the options swapped: P(b better) for each order."""
     orders = judged.get("orders") or {"a_first": judged["p_a"], "a_second": judged["p_a"]}
     preferred = {"a": "b", "b": "a"}.get(judged.get("preferred", "tie"), "tie")
-    principles = [{**p, "p_a": 1 - p["p_a"]} for p in judged.get("principles") or [] if isinstance(p, dict)]
+    principles = [_flipped_principle(p) for p in judged.get("principles") or [] if isinstance(p, dict)]
     return {
         **judged,
-        "p_a": 1 - judged["p_a"],
-        "margin": -judged.get("margin", 2 * judged["p_a"] - 1),
+        "p_a": round(1 - judged["p_a"], 6),
+        "margin": round(-judged.get("margin", 2 * judged["p_a"] - 1), 6),
         "preferred": preferred,
-        "orders": {"a_first": 1 - orders["a_second"], "a_second": 1 - orders["a_first"]},
+        "orders": {"a_first": round(1 - orders["a_second"], 6), "a_second": round(1 - orders["a_first"], 6)},
         "principles": principles,
     }
+
+
+def _flipped_principle(principle: dict[str, Any]) -> dict[str, Any]:
+    """One principle's verdict with the options swapped: each order's P(b better), and each order's method."""
+    turned = {**principle, "p_a": round(1 - principle["p_a"], 6)}
+    if "a_first" in principle and "a_second" in principle:
+        turned["a_first"], turned["a_second"] = round(1 - principle["a_second"], 6), round(1 - principle["a_first"], 6)
+    method = principle.get("method")
+    if isinstance(method, dict) and {"a_first", "a_second"} <= set(method):
+        turned["method"] = {"a_first": method["a_second"], "a_second": method["a_first"]}
+    return turned
 
 
 def _revise_provenance(pair: Pair, provenance: dict[str, Any]) -> None:
@@ -227,6 +246,22 @@ def _revise_provenance(pair: Pair, provenance: dict[str, Any]) -> None:
             Round(item.get("principle"), chars, item.get("finish_reason"), item.get("critique_finish_reason"))
         )
     pair.finish_a = pair.rounds[-1].finish_reason if pair.rounds else None
+
+
+def _sample_provenance(pair: Pair, provenance: dict[str, Any], scores: dict[str, Any]) -> None:
+    """Who sampled the candidates, and how the two in this pair ended (a ranked row's best and worst, or a pair
+    row's chosen and rejected)."""
+    pair.writer = provenance.get("model") if isinstance(provenance.get("model"), str) else None
+    group = scores.get("ranked")
+    sides = (
+        (group.get("chosen"), group.get("rejected"))
+        if isinstance(group, dict)
+        else (scores.get("best"), scores.get("worst"))
+    )
+    reasons = provenance["finish_reasons"]
+    pair.finish_a, pair.finish_b = (
+        reasons[side] if isinstance(side, int) and 0 <= side < len(reasons) else None for side in sides
+    )
 
 
 def _eval_provenance(pair: Pair, info: dict[str, Any]) -> None:

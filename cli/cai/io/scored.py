@@ -16,6 +16,8 @@ quarantined (`mode_mismatch`).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,11 +25,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from cai.engines.protocol import Message
 from cai.io import hh
+from cai.io.keys import pair_key
+from cai.io.pairs import flipped
 from cai.io.records import BadRow, ChatMessage, Item
 
 Kind = Literal["pointwise", "pairwise", "rank"]
 Mode = Literal["auto", "pointwise", "pairwise", "ranked"]
 MODES: tuple[str, ...] = ("auto", "pointwise", "pairwise", "ranked")
+PairsMode = Literal["best-worst", "all", "adjacent"]  # what a ranked row becomes (--pairs)
 SHAPES = {"pointwise": ("response",), "pairwise": ("chosen", "response_a"), "ranked": ("responses",)}
 NEEDS = {"pointwise": "response", "pairwise": "chosen+rejected or response_a+response_b", "ranked": "responses"}
 MAX_RANKED = 16
@@ -135,8 +140,78 @@ Scored = Item[ScoreRow]
 
 
 def key_of(row: dict[str, Any]) -> str:
-    """The key a score (or eval) output row carries: what a resumed run reads back."""
+    """The key a score (or eval) output row carries: what a resumed run reads back.
+
+    A ranked row's pair rows (--pairs all|adjacent) are one group: only its last row carries the ranked
+    row's key, so a group a crash cut short is not done (its rows are cut off: `torn_group`) and is redone.
+    """
+    group = _group_of(row)
+    if group is not None and group["pair"] == group["pairs"] - 1:
+        return str(group["key"])
     return str(row["scores"]["key"])
+
+
+def pair_rows(
+    item: Scored, stamp: dict[str, Any], win_rate: list[float], selected: list[dict[str, Any]], mode: str
+) -> list[dict[str, Any]]:
+    """A ranked row as one row per selected pair (--pairs all|adjacent), each what TRL reads as a preference row.
+
+    `selected` are entries of the ranked scores' `pairs` ({"a": i, "b": j, verdict}). chosen is the side the
+    judge prefers in that pair's own comparison (a on a tie), and the verdict is turned so that a = chosen:
+    `p_a` is the soft label P(chosen better), `margin` = 2·p_a − 1. The input row's other fields pass
+    through; its `responses` are replaced by the pair.
+    """
+    base = {name: value for name, value in item.row.data.items() if name not in ("responses", "scores")}
+    rows = []
+    for index, entry in enumerate(selected):
+        first, second = entry["a"], entry["b"]
+        verdict = {name: value for name, value in entry.items() if name not in ("a", "b")}
+        chosen, rejected = (first, second) if verdict["p_a"] >= 0.5 else (second, first)
+        judged = verdict if chosen == first else flipped(verdict)
+        group = {"key": item.key, "chosen": chosen, "rejected": rejected, "pair": index, "pairs": len(selected)}
+        scores = {"key": pair_key(item.key, first, second), "kind": "pair", **stamp, **judged}
+        group.update(mode=mode, win_rate=win_rate)
+        rows.append({**base, **ranked_sides(item, chosen, rejected), "scores": {**scores, "ranked": group}})
+    return rows
+
+
+def ranked_sides(item: Scored, chosen: int, rejected: int) -> dict[str, Any]:
+    """chosen/rejected as a ranked row's responses i and j: assistant turns when the prompt is turns."""
+    texts = item.row.responses[chosen], item.row.responses[rejected]
+    if item.row.conversational:
+        return {
+            name: [{"role": "assistant", "content": text}]
+            for name, text in zip(("chosen", "rejected"), texts, strict=True)
+        }
+    return dict(zip(("chosen", "rejected"), texts, strict=True))
+
+
+def torn_group(lines: Sequence[bytes]) -> int:
+    """How many of an output's last lines are a ranked row's pair rows that a crash cut short (0: none).
+
+    A group is written as one piece (cai.runs.harness.Sink.group), so only the file's end can hold one.
+    """
+    groups = [_group(line) for line in lines]
+    if not groups or groups[-1] is None or groups[-1]["pair"] == groups[-1]["pairs"] - 1:
+        return 0
+    key = groups[-1]["key"]
+    cut = 0
+    for group in reversed(groups):
+        if group is None or group["key"] != key:
+            break
+        cut += 1
+    return cut
+
+
+def _group(line: bytes) -> dict[str, Any] | None:
+    return _group_of(json.loads(line))
+
+
+def _group_of(row: dict[str, Any]) -> dict[str, Any] | None:
+    """A pair row's place in its ranked row's group ({"key", "pair", "pairs", ...}), else None."""
+    scores = row.get("scores") or {}
+    group = scores.get("ranked") if scores.get("kind") == "pair" else None
+    return group if isinstance(group, dict) else None
 
 
 def scored_row(

@@ -86,7 +86,7 @@ def base_entry(base: str) -> dict[str, Any]:
     if not Path(base).is_dir() and base != EMBEDDED:
         raise InputError(f"--base {base}: no such model folder (or give 'embedded' for cai's embedded model)")
     if base == EMBEDDED or (Path(base) / MARKER).is_file():  # the embedded model, named as every run names it
-        from cai.runs.engines import resolve_model
+        from cai.engines.model import resolve_model
 
         path, label = resolve_model(None, lambda message: None)
         return model_entry(path, label)

@@ -56,10 +56,10 @@ def report(
 ) -> None:
     """What a dataset will teach: judge biases and reward-hacking signals, in one offline HTML page.
 
-    Reads any preference data — `cai revise` (with or without --judge), `cai score`, `cai eval`, plain TRL
-    or hh-rlhf pairs — prints the headline figures on stderr and writes the page. Gates (`--max
-    chosen_longer=0.6 --min agreement=0.7`) exit 3 when they fail; bad input exits 2. Every signal and
-    figure name: docs/report.md.
+    Reads any preference data — `cai revise` (with or without --judge), `cai score` (ranked rows as best
+    against worst, --pairs rows as the pairs they are), `cai eval`, plain TRL or hh-rlhf pairs — prints the
+    headline figures on stderr and writes the page. Gates (`--max chosen_longer=0.6 --min agreement=0.7`)
+    exit 3 when they fail; bad input exits 2. Every signal and figure name: docs/report.md.
     """
     from cai.console import guarded, stderr_console
     from cai.report.gates import check_gates, parse_gates

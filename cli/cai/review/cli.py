@@ -36,8 +36,8 @@ def sample(
     source: Annotated[
         Path,
         typer.Argument(
-            help="Preference pairs: `cai score` (pairwise), `cai eval`, `cai revise` (trl or hf-cai), or any TRL "
-            "or hh-rlhf pair file; JSONL (- for stdin), CSV, Parquet or a dataset folder."
+            help="Preference pairs: `cai score` (pairwise, ranked, or --pairs rows), `cai eval`, `cai revise` (trl "
+            "or hf-cai), or any TRL or hh-rlhf pair file; JSONL (- for stdin), CSV, Parquet or a dataset folder."
         ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="The review file to write (JSONL).")],
@@ -50,9 +50,9 @@ def sample(
     """Draw a stratified random sample (low |margin| oversampled), blind: A/B order random, no verdict shown.
 
     Strata: judge margin band × position consistency × principle; each item records its stratum's size,
-    its inclusion probability and weight, so `agreement` can estimate for the whole source file. Rank and
-    pointwise rows are skipped and counted; a row without a verdict carries the file's label (chosen is
-    better). Exit codes: 0 success, 2 bad input or nothing to sample.
+    its inclusion probability and weight, so `agreement` can estimate for the whole source file. A ranked
+    row is reviewed as its best against its worst (the pair it trains on); pointwise rows are skipped and
+    counted. Exit codes: 0 success, 2 bad input or nothing to sample.
     """
 
     def work() -> None:

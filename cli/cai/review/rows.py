@@ -2,8 +2,9 @@
 
 Sampling needs the conversation, the two responses, the judge's P(a better) when there is one, whether
 both orders agreed, and a principle to stratify by. Side `a` is the row's preferred side (chosen; revise:
-the final revision) or `response_a`. A row without a verdict (revise without `--judge`, a plain TRL pair)
-has the implicit label "a is better".
+the final revision; a ranked row's best, reviewed against its worst: the pair it trains on) or
+`response_a`. A row without a verdict (revise without `--judge`, a plain TRL pair) has the implicit label
+"a is better".
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ def read_judged(path: Path, split: str | None = None) -> JudgedFile:
     for item in read_pairs(source, split):
         if isinstance(item, Reject):
             raise InputError(f"{label_of(source)}:{item.line}: {item.detail}")
-        if isinstance(item, Pointwise) or item.kind == "rank":
-            result.skipped["pointwise" if isinstance(item, Pointwise) else "rank"] += 1
+        if isinstance(item, Pointwise):
+            result.skipped["pointwise"] += 1
             continue
         pair = judged_pair(item)
         if pair.key in seen:

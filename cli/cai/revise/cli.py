@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -13,9 +12,9 @@ from cai.io.sources import SourceOptions
 from cai.judge.pairwise import JudgeSettings
 from cai.options import option
 from cai.revise.run import ReviseJob, Summary, run_revise
-from cai.runs.cli import ConstitutionOption, DryRunOption, ModelOption, command, run_command, run_dry
+from cai.runs.cli import ConstitutionOption, DryRunOption, ModelOption, PromptsArgument, command, run_command, run_dry
 from cai.runs.options import Display, EngineOptions, OutputOptions, RowLimits, SamplingOptions
-from cai.runs.tables import engine_row, tokens, where_rows_went
+from cai.runs.tables import generation_rows, where_rows_went
 
 
 @dataclass(frozen=True)
@@ -47,13 +46,7 @@ class JudgeOptions:
 
 @command
 def revise(
-    prompts: Annotated[
-        str,
-        typer.Argument(
-            help="Prompts: JSONL rows, hh-rlhf transcripts (JSONL), plain text (one prompt per line), CSV, Parquet, "
-            "or a Hugging Face dataset folder (save_to_disk); - for stdin."
-        ),
-    ],
+    prompts: PromptsArgument,
     output: OutputOptions = OutputOptions(),
     constitution_name: ConstitutionOption = "harmless",
     model_name: ModelOption = None,
@@ -106,16 +99,11 @@ def revise(
 
 def summary_table(summary: Summary) -> Table:
     table = where_rows_went("cai revise", summary, ("pairs out", str(summary.pairs_out)))
-    speed = summary.output_tokens / summary.generate_seconds if summary.generate_seconds else 0.0
     if summary.pair_judgements:
         judged = summary.pair_judgements
         consistency = summary.position_consistent / judged
         mean_margin = summary.abs_margin_total / judged
         figures = f"{judged} pairs, position-consistent {consistency:.0%}, mean |margin| {mean_margin:.3f}"
         table.add_row("judge", figures)
-    table.add_row("tokens", tokens(summary))
-    table.add_row("cut at max_tokens", f"{summary.length_stops} generations")
-    table.add_row("speed", f"{speed:.0f} generated tok/s")
-    engine_row(table, summary)
-    table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
+    generation_rows(table, summary, summary.generate_seconds)
     return table

@@ -10,6 +10,7 @@ from cai.judge.pairwise import JudgeSettings, PairTask, pair_reads
 from cai.revise.rounds import Record, sample_principles
 from cai.revise.run import ReviseJob, RevisePrepared, prepare
 from cai.runs.dryrun import DryRun, Pass, counted, planned
+from cai.runs.harness import AS_DRY_RUN
 from cai.runs.progress import Progress
 
 Prompts = Iterator[tuple[Sequence[Message], bool]]
@@ -17,7 +18,7 @@ Prompts = Iterator[tuple[Sequence[Message], bool]]
 
 def plan_revise(job: ReviseJob, progress: Progress) -> DryRun:
     """What `cai revise` would do with these options; no engine is built and no file changes."""
-    run = prepare(job, progress, dry_run=True)
+    run = prepare(job, progress, AS_DRY_RUN)
     return planned(run, lambda counter: passes(run, counter))
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from cai import constitution
 from cai.engines.events import Report
 from cai.engines.flows import drive
 from cai.engines.protocol import Engine
 from cai.io.keys import fingerprint, record_key
-from cai.io.records import PromptRow, Reject, Scan
+from cai.io.records import Reject
 from cai.io.revised import OutputFormat, Provenance, key_of, row_maker
 from cai.io.sources import SourceOptions, read_prompts
 from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
@@ -25,10 +25,9 @@ from cai.judge.pairwise import JudgeSettings, PairwiseJudge
 from cai.revise.judged import JudgedRecord, destination, record_flow
 from cai.revise.rounds import Record, ReviseRunner, ReviseSettings
 from cai.runs import harness
-from cai.runs.engines import Role
-from cai.runs.harness import Context, Prepared, commit_in_order, read_basis
-from cai.runs.ledger import OutputPaths, read_resume
-from cai.runs.options import EngineOptions, Job, OutputOptions, RowLimits, SamplingOptions
+from cai.runs.harness import AS_RUN, Context, Given, Prepared, commit_in_order, prepared_facts, read_basis
+from cai.runs.ledger import read_resume
+from cai.runs.options import RunJob, SamplingOptions
 from cai.runs.progress import Progress
 from cai.runs.tally import Tally
 
@@ -36,16 +35,13 @@ PROMPT_FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class ReviseJob(Job):
+class ReviseJob(RunJob):
     """Everything `cai revise` was asked to do; None means 'the constitution's default'."""
 
+    command: ClassVar[str] = "revise"
     prompts: str
-    output: OutputOptions = field(default_factory=OutputOptions)
-    constitution: str = "harmless"
     model: str | None = None
-    engine: EngineOptions = field(default_factory=EngineOptions)
     source: SourceOptions = field(default_factory=SourceOptions)
-    limits: RowLimits = field(default_factory=RowLimits)
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
     rounds: int | None = None
     critique: bool = True
@@ -53,10 +49,6 @@ class ReviseJob(Job):
     judge: JudgeSettings | None = None  # --judge: label initial vs final of every pair
     min_margin: float | None = None  # --min-margin: drop pairs the judge does not clearly prefer
     output_format: OutputFormat = "trl"  # --format: the row shape (cai.io.revised); one file holds one shape
-
-    @property
-    def paths(self) -> OutputPaths:
-        return OutputPaths.for_output(self.output.output, self.output.rejects)
 
 
 @dataclass
@@ -83,42 +75,23 @@ def run_revise(job: ReviseJob, progress: Progress) -> Summary:
     return harness.run(job.paths, lambda: prepare(job, progress), Summary(), _generate, progress)
 
 
-def prepare(
-    job: ReviseJob,
-    progress: Progress,
-    dry_run: bool = False,
-    scanned: Scan[PromptRow] | None = None,
-    role: Role | None = None,
-) -> RevisePrepared:
+def prepare(job: ReviseJob, progress: Progress, given: Given = AS_RUN) -> RevisePrepared:
     """Validate options, constitution and every input row; find what an earlier run already did.
 
-    A dry run changes no file and reports too many bad rows in `bad_rows` instead of stopping. The Python
-    API passes rows it already read (`scanned`) and the engine it was given (`role`).
+    `given`: as a dry run, or with rows and an engine from the Python API (cai.runs.harness.Given).
     """
     read = lambda: read_prompts(job.prompts, job.source, job.limits.max_row_bytes)  # noqa: E731
-    basis = read_basis(job, job.prompts, read, progress.note, dry_run, scanned, role)
+    basis = read_basis(job, job.prompts, read, progress.note, given)
     loaded, paths, scanned, role = basis.loaded, basis.paths, basis.scanned, basis.role
     settings = _settings(job, loaded.constitution.defaults)
     parameters = _parameters(loaded, role.label, settings, job.judge, job.min_margin)
     run_key = fingerprint(parameters)  # without the format: a row's key names its content, not its shape
     parameters["format"] = job.output_format
     records = [Record(line, row, record_key(row.model_dump(mode="json"), run_key)) for line, row in scanned.rows]
-    resume = read_resume(paths, parameters, job.output.overwrite, records, scanned.rejects, key_of, readonly=dry_run)
-    return RevisePrepared(
-        tool="cai revise",
-        paths=paths,
-        input_label=scanned.label,
-        loaded=loaded,
-        model_label=role.label,
-        parameters=parameters,
-        resume=resume,
-        todo=resume.todo,
-        new_rejects=resume.new_rejects,
-        job=job,
-        settings=settings,
-        role=role,
-        bad_rows=basis.bad_rows,
+    resume = read_resume(
+        paths, parameters, job.output.overwrite, records, scanned.rejects, key_of, readonly=given.dry_run
     )
+    return RevisePrepared(**prepared_facts("cai revise", basis, parameters, resume), job=job, settings=settings)
 
 
 def _generate(context: Context[RevisePrepared, Summary]) -> None:

@@ -40,6 +40,13 @@ ModelOption = Annotated[
         "Default: embedded SmolLM2 (with --server: the one model the servers serve).",
     ),
 ]
+PromptsArgument = Annotated[
+    str,
+    typer.Argument(
+        help="Prompts: JSONL rows, hh-rlhf transcripts (JSONL), plain text (one prompt per line), CSV, Parquet, "
+        "or a Hugging Face dataset folder (save_to_disk); - for stdin."
+    ),
+]
 DryRunOption = Annotated[
     bool,
     typer.Option(

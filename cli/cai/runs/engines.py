@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 
-from cai.engines import model
 from cai.engines.args import parse_engine_args
+from cai.engines.model import resolve_model
 from cai.engines.protocol import Engine
 from cai.engines.registry import EngineFactory, TokenizerFactory, engine_kind
 from cai.errors import InputError
@@ -72,47 +71,6 @@ def resolve_role(model_name: str | None, options: EngineOptions, note: Note) -> 
         return server.ServerEngine(fleet.urls, fleet.model, fleet.max_model_len, settings, note)
 
     return Role(",".join(fleet.urls), fleet.model, connect, {}, None)
-
-
-def resolve_model(requested: str | None, note: Note) -> tuple[str, str]:
-    """(what vLLM loads, the label written on every row). No model given means the embedded one."""
-    if requested is None:
-        embedded = model.prepare(note)
-        return str(embedded.folder), f"{model.MODEL_LABEL}@{embedded.gguf_sha256[:12]}"
-    path = Path(requested).expanduser()
-    if not path.exists() and requested.startswith(("/", ".", "~")):
-        raise InputError(f"--model {requested}: no such folder; give a model folder or a model name")
-    if path.exists() and not (path / "config.json").is_file():
-        raise InputError(f"--model {requested}: folder has no config.json; point at a Hugging Face model folder")
-    if path.exists():
-        return str(path), str(path)
-    check_cached_offline(requested)
-    return requested, requested
-
-
-def check_cached_offline(name: str) -> None:
-    """With HF_HUB_OFFLINE set, a model name missing from the cache can only fail: say so before vLLM loads.
-
-    Online, the name is left to vLLM, which may download it.
-    """
-    from huggingface_hub import constants, try_to_load_from_cache
-    from huggingface_hub.errors import HFValidationError
-
-    if not constants.HF_HUB_OFFLINE:
-        return
-    try:
-        found = try_to_load_from_cache(name, "config.json")
-    except HFValidationError:
-        raise InputError(
-            f"--model {name}: no such folder, and not a model name ('org/model' or 'model'); "
-            "give a model folder or a model name"
-        ) from None
-    if not isinstance(found, str):
-        raise InputError(
-            f"could not load model {name!r}: it is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) "
-            "and HF_HUB_OFFLINE is set. --model takes a local model folder, or a model name already in the "
-            "Hugging Face cache; omit it to use the embedded SmolLM2-135M-Instruct."
-        )
 
 
 class Engines:

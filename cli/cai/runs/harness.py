@@ -97,26 +97,52 @@ class Basis(Generic[R]):
     bad_rows: str | None
 
 
+@dataclass(frozen=True)
+class Given:
+    """How a one-model command is prepared: as a dry run (reads, changes no file), or by the Python API with
+    rows it already read (`scanned`) and the engine it was lent (`role`)."""
+
+    dry_run: bool = False
+    scanned: Scan[Any] | None = None
+    role: Role | None = None
+
+
+AS_RUN = Given()
+AS_DRY_RUN = Given(dry_run=True)
+
+
 def read_basis(
-    job: OneModelJob,
-    source: str,
-    read: Callable[[], Scan[R]],
-    note: Callable[[str], None],
-    dry_run: bool = False,
-    scanned: Scan[R] | None = None,
-    role: Role | None = None,
+    job: OneModelJob, source: str, read: Callable[[], Scan[R]], note: Callable[[str], None], given: Given = AS_RUN
 ) -> Basis[R]:
     """Constitution, output paths, every input row (read by `read`, or `scanned` from the Python API), the
     engine's role: all checked before any model work. Too many bad rows stop a run (a dry run reports them)."""
     loaded = constitution.load(job.constitution)
     paths = job.paths
+    scanned = given.scanned
     if scanned is None:
         check_paths(source, paths)
         scanned = read()
     bad_rows = bad_rows_problem(scanned, job.limits.max_bad_rows)
-    if bad_rows is not None and not dry_run:
+    if bad_rows is not None and not given.dry_run:
         raise InputError(bad_rows)
-    return Basis(loaded, paths, scanned, role or resolve_role(job.model, job.engine, note), bad_rows)
+    return Basis(loaded, paths, scanned, given.role or resolve_role(job.model, job.engine, note), bad_rows)
+
+
+def prepared_facts(tool: str, basis: Basis[Any], parameters: dict[str, Any], resume: Resume[Any]) -> dict[str, Any]:
+    """The harness's fields of a one-model command's `Prepared`, from its basis and its resume."""
+    return {
+        "tool": tool,
+        "paths": basis.paths,
+        "input_label": basis.scanned.label,
+        "loaded": basis.loaded,
+        "model_label": basis.role.label,
+        "parameters": parameters,
+        "resume": resume,
+        "todo": resume.todo,
+        "new_rejects": resume.new_rejects,
+        "role": basis.role,
+        "bad_rows": basis.bad_rows,
+    }
 
 
 class Sink:
@@ -129,6 +155,10 @@ class Sink:
 
     def row(self, row: dict[str, Any]) -> None:
         self.rows.write(row)
+
+    def group(self, rows: list[dict[str, Any]]) -> None:
+        """Rows that are one input row's output (a ranked row's pairs), written in one piece."""
+        self.rows.write_many(rows)
 
     def reject(self, entry: Reject) -> None:
         self.rejects.write(entry.as_dict())

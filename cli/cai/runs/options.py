@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from dataclasses import dataclass
-from typing import Any, Self
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
 
 from cai.constitution import SamplingDefaults
 from cai.io.records import MAX_ROW_BYTES
 from cai.options import option
+from cai.runs.ledger import OutputPaths
 
 
 @dataclass(frozen=True)
@@ -120,13 +121,16 @@ class Display:
 class Job:
     """A command's job dataclass, made from flat keywords as the command line gives them."""
 
+    command: ClassVar[str] = ""  # names a stdout run's rejects file: cai-COMMAND.rejects.jsonl
+
     @classmethod
     def of(cls, *args: Any, **values: Any) -> Self:
         """`ReviseJob.of("prompts.jsonl", "out.jsonl", model=..., rounds=2, max_tokens=64)`: positional are the
         input and the output; every other keyword is a field of the job or of one of its option groups."""
         assert dataclasses.is_dataclass(cls)
         names = [item.name for item in dataclasses.fields(cls)]
-        values.update(zip((names[0], "output"), args, strict=False))
+        source = next(item.name for item in dataclasses.fields(cls) if not item.kw_only)
+        values.update(zip((source, "output"), args, strict=False))
         types = typing.get_type_hints(cls)
         built: dict[str, Any] = {}
         for name in names:
@@ -142,3 +146,18 @@ class Job:
         if values:
             raise TypeError(f"{cls.__name__}.of: unknown options {', '.join(sorted(values))}")
         return cls(**built)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunJob(Job):
+    """What every model-running command's job holds besides its own: where rows go, the constitution, the
+    engine and the input limits. A command's job adds its input (the first, positional field) and the rest."""
+
+    output: OutputOptions = field(default_factory=OutputOptions)
+    constitution: str = "harmless"
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    limits: RowLimits = field(default_factory=RowLimits)
+
+    @property
+    def paths(self) -> OutputPaths:
+        return OutputPaths.for_output(self.output.output, self.output.rejects, command=self.command)

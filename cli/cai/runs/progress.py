@@ -31,6 +31,7 @@ STAGE_LABELS = {
     "rank": "ranked rows",
     "answer_a": "answers A",
     "answer_b": "answers B",
+    "candidates": "prompts sampled",
 }
 
 

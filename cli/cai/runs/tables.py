@@ -41,6 +41,20 @@ def tokens(summary: Tally) -> str:
     return f"{summary.prompt_tokens} prompt{cached}, {summary.output_tokens} generated"
 
 
+def generation_rows(table: Table, summary: Tally, generate_seconds: float) -> None:
+    """The rows of a generating command's summary: tokens, cut generations, speed, engine, wall time."""
+    speed = summary.output_tokens / generate_seconds if generate_seconds else 0.0
+    table.add_row("tokens", tokens(summary))
+    table.add_row("cut at max_tokens", f"{summary.length_stops} generations")
+    table.add_row("speed", f"{speed:.0f} generated tok/s")
+    engine_row(table, summary)
+    wall_row(table, summary)
+
+
+def wall_row(table: Table, summary: Tally) -> None:
+    table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
+
+
 def engine_row(table: Table, summary: Tally) -> None:
     if summary.dtype:  # a resume with nothing to do loads no engine
         table.add_row("dtype", f"{summary.dtype}: {summary.dtype_reason}")

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from cai.console import write_stats
-from cai.io.scored import Mode
+from cai.io.scored import Mode, PairsMode
 from cai.io.sources import TableOptions
 from cai.judge.pairwise import JudgeSettings
 from cai.options import option
@@ -19,7 +19,7 @@ from cai.runs.cli import ConstitutionOption, DryRunOption, ModelOption, command,
 from cai.runs.dryrun import DryRun
 from cai.runs.options import Display, EngineOptions, OutputOptions, RowLimits
 from cai.runs.progress import RichProgress
-from cai.runs.tables import counts, engine_row, rate, tokens, where_rows_went
+from cai.runs.tables import counts, engine_row, rate, tokens, wall_row, where_rows_went
 from cai.score.run import ScoreJob, ScoreSummary, run_score
 
 
@@ -31,6 +31,12 @@ class ScoreOptions:
     seed: int = option(0, help="Seeds principle sampling and reasoning (with the row's key).")
     chunk_size: int = option(32, min=1, help="Rows in flight at once; output is flushed every N.")
     mode: Mode = option("auto", help="auto (each row's shape decides), or force pointwise, pairwise or ranked.")
+    pairs: PairsMode = option(
+        "best-worst",
+        help="A ranked row (responses) becomes: best-worst (one row, chosen = best, rejected = worst), all (one row "
+        "per judged pair) or adjacent (one row per pair next to each other in the ranking); each pair row has "
+        "chosen = the side the judge prefers, its soft label p_a and margin.",
+    )
     stats_json: Path | None = option(
         None, help="Also write the run's counts and reliability figures (with --dry-run: the plan) as JSON."
     )
@@ -59,9 +65,10 @@ def score(
 
     The shape of each row decides what is scored: `response` → pointwise rubric scores per principle;
     `chosen`/`rejected` or `response_a`/`response_b` → a pairwise preference read from the log-probabilities
-    of the options, both orders averaged; `responses` (a list) → every pair compared, best vs worst emitted as
-    chosen/rejected. Rows come out unchanged plus a `scores` object. The summary reports position
-    consistency, mean |margin|, parse failures and, where rows say which side is preferred, agreement.
+    of the options, both orders averaged; `responses` (a list, as `cai sample` writes) → every pair compared,
+    best vs worst emitted as chosen/rejected (`--pairs all|adjacent`: one row per judged pair instead).
+    Rows come out unchanged plus a `scores` object. The summary reports position consistency, mean
+    |margin|, parse failures and, where rows say which side is preferred, agreement.
     """
     if problem := judge.clamp_problem():
         raise typer.BadParameter(problem, param_hint="--clamp")
@@ -79,6 +86,7 @@ def score(
         chunk_size=scoring.chunk_size,
         mode=scoring.mode,
         split=table.split,
+        pairs=scoring.pairs,
     )
     if dry_run:
         from cai.score.dryrun import plan_score
@@ -102,6 +110,8 @@ def _stats_writer(path: Path | None) -> Callable[[DryRun], None] | None:
 def score_table(summary: ScoreSummary) -> Table:
     """The figures to read before training on the judge's labels."""
     table = where_rows_went("cai score", summary, ("rows scored", counts(summary.scored)))
+    if summary.pair_rows or summary.identical_pairs:
+        table.add_row("pair rows", f"{summary.pair_rows} ({summary.identical_pairs} identical pairs left out)")
     figures = summary.reliability()
     table.add_row("pair judgements", str(figures["pair_judgements"]))
     table.add_row("position-consistent", rate(figures["position_consistency_rate"]))
@@ -112,5 +122,5 @@ def score_table(summary: ScoreSummary) -> Table:
     table.add_row("agrees with labels", f"{rate(agreement)} of {figures['labelled_rows']} labelled rows")
     table.add_row("tokens", tokens(summary))
     engine_row(table, summary)
-    table.add_row("wall time", f"{summary.wall_seconds:.1f} s (model load {summary.load_seconds:.1f} s)")
+    wall_row(table, summary)
     return table

@@ -16,6 +16,7 @@ from cai.io.scored import Scored
 from cai.judge.pairwise import JudgeSettings, PairTask, pair_reads, sample_comparisons
 from cai.judge.pointwise import PointwiseScorer, rubric_question
 from cai.runs.dryrun import DryRun, Pass, counted, planned
+from cai.runs.harness import AS_DRY_RUN
 from cai.runs.progress import Progress
 from cai.score.run import ScoreJob, prepare_score
 
@@ -24,7 +25,7 @@ Prompts = Iterator[tuple[Sequence[Message], bool]]
 
 def plan_score(job: ScoreJob, progress: Progress) -> DryRun:
     """What `cai score` would do with these options; no engine is built and no file changes."""
-    run = prepare_score(job, progress, dry_run=True)
+    run = prepare_score(job, progress, AS_DRY_RUN)
     rules, settings, todo = run.loaded.constitution, job.judge, run.todo
 
     def passes(counter: TokenCounter | None) -> list[Pass]:

@@ -6,14 +6,16 @@ what it found in an Outcome: the scores to write, or why the row is quarantined.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cai.engines.events import StageDone
 from cai.engines.flows import Flow, Parallel
+from cai.framing import normalise
 from cai.io.keys import pair_key
-from cai.io.scored import Scored
+from cai.io.scored import PairsMode, Scored, ranked_sides
 from cai.judge.pairwise import PairTask, PairVerdict, PairwiseJudge
 from cai.judge.pointwise import PointTask, PointwiseScorer
 
@@ -27,6 +29,7 @@ class Outcome:
     extra: dict[str, Any] | None = None
     quarantine: tuple[str, str, bytes | None] | None = None
     verdicts: list[PairVerdict] = field(default_factory=list)
+    pairs: list[tuple[int, int]] = field(default_factory=list)  # a ranked row's pairs (i < j), as judged
 
 
 TOO_LONG = ("prompt_too_long", "the judge's prompt + max tokens exceed the model's max_model_len", None)
@@ -84,6 +87,7 @@ class RowScorers:
             outcome.quarantine = TOO_LONG
             return
         outcome.verdicts = yield Parallel([self.judge.flow(task) for task in tasks])
+        outcome.pairs = pairs
         outcome.scores, outcome.extra = rank(item, pairs, outcome.verdicts)
 
 
@@ -105,12 +109,24 @@ def rank(
         "worst": worst,
         "pairs": [{"a": i, "b": j, **v.as_dict()} for (i, j), v in zip(pairs, verdicts, strict=True)],
     }
-    chosen, rejected = item.row.responses[best], item.row.responses[worst]
-    if item.row.conversational:
-        extra: dict[str, Any] = {
-            "chosen": [{"role": "assistant", "content": chosen}],
-            "rejected": [{"role": "assistant", "content": rejected}],
-        }
+    return scores, ranked_sides(item, best, worst)
+
+
+def selected_pairs(
+    mode: PairsMode, scores: dict[str, Any], responses: Sequence[str]
+) -> tuple[list[dict[str, Any]], int]:
+    """The judged pairs `--pairs all|adjacent` emits (entries of `scores["pairs"]`), and how many were left
+    out because their two responses are the same once normalised (such a pair teaches nothing).
+
+    all: every pair; adjacent: each response against the next one down the ranking (by win rate, ties in
+    input order), so N responses give N-1 pairs.
+    """
+    judged = {(entry["a"], entry["b"]): entry for entry in scores["pairs"]}
+    if mode == "all":
+        wanted = list(judged)
     else:
-        extra = {"chosen": chosen, "rejected": rejected}
-    return scores, extra
+        rates = scores["win_rate"]
+        order = sorted(range(len(rates)), key=lambda index: (-rates[index], index))
+        wanted = [(min(i, j), max(i, j)) for i, j in itertools.pairwise(order)]
+    kept = [judged[pair] for pair in wanted if normalise(responses[pair[0]]) != normalise(responses[pair[1]])]
+    return kept, len(wanted) - len(kept)

@@ -8,50 +8,56 @@ are in flight, so no chunk waits for its slowest row.
 
 from __future__ import annotations
 
-from collections import Counter
+import os
+from collections import Counter, deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
 
 from cai import constitution
 from cai.engines.events import Report
 from cai.engines.flows import drive
 from cai.engines.protocol import Engine
 from cai.io.keys import fingerprint, record_key
-from cai.io.records import Reject, Scan
-from cai.io.scored import Mode, Scored, ScoreRow, key_of, read_score_row, scored_row
+from cai.io.records import Reject
+from cai.io.scored import (
+    MAX_RANKED,
+    Mode,
+    PairsMode,
+    Scored,
+    ScoreRow,
+    key_of,
+    pair_rows,
+    read_score_row,
+    scored_row,
+    torn_group,
+)
 from cai.io.sources import read_rows
 from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings, PairwiseJudge
 from cai.judge.pointwise import PointwiseScorer
 from cai.runs import harness
-from cai.runs.engines import Role
-from cai.runs.harness import Context, Prepared, commit_in_order, read_basis
-from cai.runs.ledger import OutputPaths, read_resume
-from cai.runs.options import EngineOptions, Job, OutputOptions, RowLimits
+from cai.runs.harness import AS_RUN, Context, Given, Prepared, commit_in_order, prepared_facts, read_basis
+from cai.runs.ledger import read_resume
+from cai.runs.options import RunJob
 from cai.runs.progress import Progress
 from cai.runs.tally import Tally
-from cai.score.flows import Outcome, RowScorers
+from cai.score.flows import Outcome, RowScorers, selected_pairs
 
 
 @dataclass(frozen=True)
-class ScoreJob(Job):
+class ScoreJob(RunJob):
+    command: ClassVar[str] = "score"
     rows: str
-    output: OutputOptions = field(default_factory=OutputOptions)
-    constitution: str = "harmless"
     model: str | None = None
-    engine: EngineOptions = field(default_factory=EngineOptions)
-    limits: RowLimits = field(default_factory=RowLimits)
     judge: JudgeSettings = field(default_factory=JudgeSettings)
     rubric_max_tokens: int = 96
     seed: int = 0
     chunk_size: int = 32
     mode: Mode = "auto"  # --mode: force one row kind; rows without its fields are quarantined
     split: str | None = None  # a DatasetDict folder's split
-
-    @property
-    def paths(self) -> OutputPaths:
-        return OutputPaths.for_output(self.output.output, self.output.rejects, command="score")
+    pairs: PairsMode = "best-worst"  # --pairs: a ranked row as best vs worst (one row), or as its judged pairs
 
     def row_reader(self, data: dict[str, Any]) -> ScoreRow:
         return read_score_row(data, self.mode)
@@ -65,6 +71,9 @@ class ScoreSummary(Tally):
     parse_failures: int = 0
     labelled: int = 0
     agreements: int = 0
+    pair_rows: int = 0  # --pairs all|adjacent: rows written for ranked rows, one per pair
+    identical_pairs: int = 0  # pairs left out: both responses the same
+    torn_group_rows: int = 0  # pair rows of a group a crash cut short, cut off before this run appended
 
     @property
     def rows_out(self) -> int:
@@ -96,38 +105,38 @@ def run_score(job: ScoreJob, progress: Progress) -> ScoreSummary:
     return harness.run(job.paths, lambda: prepare_score(job, progress), ScoreSummary(), _score_all, progress)
 
 
-def prepare_score(
-    job: ScoreJob,
-    progress: Progress,
-    dry_run: bool = False,
-    scanned: Scan[ScoreRow] | None = None,
-    role: Role | None = None,
-) -> ScorePrepared:
+def prepare_score(job: ScoreJob, progress: Progress, given: Given = AS_RUN) -> ScorePrepared:
     """Validate options, constitution and every row; find what an earlier run did (a dry run changes no file).
 
-    The Python API passes rows it already read (`scanned`) and the engine it was given (`role`).
+    `given`: as a dry run, or with rows and an engine from the Python API (cai.runs.harness.Given).
     """
     read = lambda: read_rows(job.rows, job.row_reader, job.split, job.limits.max_row_bytes)  # noqa: E731
-    basis = read_basis(job, job.rows, read, progress.note, dry_run, scanned, role)
+    basis = read_basis(job, job.rows, read, progress.note, given)
     loaded, paths, scanned, role = basis.loaded, basis.paths, basis.scanned, basis.role
     parameters = _parameters(job, loaded, role.label)
-    run_key = fingerprint(parameters)
+    run_key = fingerprint(parameters)  # without --pairs: a row's key (and so its judge's questions) names its content
+    if job.pairs != "best-worst":  # not its shape; best-worst is absent, as score wrote before --pairs
+        parameters["pairs"] = job.pairs
     items = [Scored(line, row, record_key(row.data, run_key, "wrapped")) for line, row in scanned.rows]
-    resume = read_resume(paths, parameters, job.output.overwrite, items, scanned.rejects, key_of, readonly=dry_run)
-    return ScorePrepared(
-        tool="cai score",
-        paths=paths,
-        input_label=scanned.label,
-        loaded=loaded,
-        model_label=role.label,
-        parameters=parameters,
-        resume=resume,
-        todo=resume.todo,
-        new_rejects=sorted(resume.new_rejects, key=lambda entry: entry.line),
-        job=job,
-        role=role,
-        bad_rows=basis.bad_rows,
+    resume = read_resume(
+        paths, parameters, job.output.overwrite, items, scanned.rejects, key_of, readonly=given.dry_run
     )
+    if paths.output is not None and not given.dry_run and (cut := _cut_torn_group(paths.output)):
+        progress.note(f"removed {cut} pair row(s) of a ranked row an interrupted run left unfinished (redone now)")
+    resume = replace(resume, new_rejects=sorted(resume.new_rejects, key=lambda entry: entry.line))
+    return ScorePrepared(**prepared_facts("cai score", basis, parameters, resume), job=job)
+
+
+def _cut_torn_group(path: Path) -> int:
+    """Cut off the pair rows of a ranked row that a crash left unfinished at the output's end (cai.io.scored)."""
+    if not path.exists():
+        return 0
+    with path.open("rb") as handle:
+        tail = list(deque(handle, maxlen=MAX_RANKED * (MAX_RANKED - 1) // 2 + 1))
+    cut = torn_group(tail)
+    if cut:
+        os.truncate(path, path.stat().st_size - sum(len(line) for line in tail[-cut:]))
+    return cut
 
 
 def _parameters(job: ScoreJob, loaded: constitution.LoadedConstitution, model_label: str) -> dict[str, Any]:
@@ -155,9 +164,13 @@ def _score_all(context: Context[ScorePrepared, ScoreSummary]) -> None:
     kinds = ("pointwise", "pairwise", "rank")
     context.progress.begin({kind: sum(item.row.kind == kind for item in run.todo) for kind in kinds})
 
-    def write(result: dict[str, Any] | Reject) -> None:
+    def write(result: dict[str, Any] | list[dict[str, Any]] | Reject) -> None:
         if isinstance(result, Reject):
             sink.reject(result)
+        elif isinstance(result, list):
+            sink.group(result)
+            summary.scored["rank"] += 1
+            summary.pair_rows += len(result)
         else:
             sink.row(result)
             summary.scored[result["scores"]["kind"]] += 1
@@ -167,7 +180,7 @@ def _score_all(context: Context[ScorePrepared, ScoreSummary]) -> None:
 
 def scored(
     run: ScorePrepared, engine: Engine, on_stage: Report, summary: ScoreSummary
-) -> Iterator[tuple[int, dict[str, Any] | Reject]]:
+) -> Iterator[tuple[int, dict[str, Any] | list[dict[str, Any]] | Reject]]:
     """Every row to do, each a flow on `engine` (cai.engines.flows): its output row or its reject entry,
     numbered in input order and yielded as it finishes; the judge's figures are counted into `summary`."""
     rules, job = run.loaded.constitution, run.job
@@ -180,10 +193,12 @@ def scored(
     outcomes = (Outcome(item) for item in run.todo)
     flows = (((number, outcome), scorers.flow(outcome)) for number, outcome in enumerate(outcomes))
     for number, outcome in drive(engine, flows, window=job.chunk_size):
-        yield number, _finished(outcome, stamp, summary)
+        yield number, _finished(outcome, stamp, summary, job.pairs)
 
 
-def _finished(outcome: Outcome, stamp: dict[str, Any], summary: ScoreSummary) -> dict[str, Any] | Reject:
+def _finished(
+    outcome: Outcome, stamp: dict[str, Any], summary: ScoreSummary, pairs: PairsMode
+) -> dict[str, Any] | list[dict[str, Any]] | Reject:
     for verdict in outcome.verdicts:
         summary.observe(verdict)
     item = outcome.item
@@ -196,4 +211,17 @@ def _finished(outcome: Outcome, stamp: dict[str, Any], summary: ScoreSummary) ->
     if item.row.kind == "pairwise" and item.row.labelled:
         summary.labelled += 1
         summary.agreements += outcome.scores["agrees_with_label"]
+    if item.row.kind == "rank" and pairs != "best-worst":
+        return _pair_rows(item, stamp, outcome.scores, pairs, summary)
     return scored_row(item, stamp, outcome.scores, outcome.extra)
+
+
+def _pair_rows(
+    item: Scored, stamp: dict[str, Any], scores: dict[str, Any], pairs: PairsMode, summary: ScoreSummary
+) -> list[dict[str, Any]] | Reject:
+    """A ranked row's judged pairs as rows (--pairs all|adjacent); with none left, a drop entry (so it resumes)."""
+    selected, identical = selected_pairs(pairs, scores, item.row.responses)
+    summary.identical_pairs += identical
+    if not selected:
+        return item.reject("identical_candidates", "every pair's two responses are the same", kind="dropped")
+    return pair_rows(item, stamp, scores["win_rate"], selected, pairs)
