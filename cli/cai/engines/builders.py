@@ -6,6 +6,7 @@ the label written on rows (`resolve_model`). Nothing heavy is imported until an 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -65,7 +66,10 @@ def ray_engine(
         path, default_label = model or "-", "fake"
     settings = ReplicaSettings(concurrency=concurrency)
     embedded = model is None and build is engine_kind(None).build
-    note = print
+
+    def note(message: str) -> None:  # a library never writes to stdout
+        print(f"cai: {message}", file=sys.stderr)
+
     return start_replicas(cluster, build, path, engine_args or {}, label or default_label, embedded, settings, note)
 
 
