@@ -33,6 +33,23 @@ def option(default: Any, *flags: str, help: str, **limits: Any) -> Any:
     return field(default=default, metadata={"cli": Flag(flags, help, limits)})
 
 
+@dataclass(frozen=True)
+class Positional:
+    """How a field appears on the command line as a positional argument: its help."""
+
+    help: str
+
+
+def argument(help: str) -> Any:
+    """A dataclass field without a default that is also a positional argument, with `help`."""
+    return field(metadata={"cli": Positional(help)})
+
+
+def positional_of(metadata: Any) -> Positional | None:
+    found = metadata.get("cli")
+    return found if isinstance(found, Positional) else None
+
+
 def flag_of(metadata: Any) -> Flag | None:
     found = metadata.get("cli")
     return found if isinstance(found, Flag) else None

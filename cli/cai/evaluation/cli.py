@@ -15,8 +15,8 @@ from cai.errors import GateFailed, InputError
 from cai.evaluation.prepare import EvalJob, EvalJudging, SideOptions
 from cai.evaluation.run import EvalSummary, run_eval
 from cai.options import Suffix, option
-from cai.runs.cli import ConstitutionOption, command, run_command
-from cai.runs.options import Display, EngineOptions, OutputOptions, RowLimits
+from cai.runs.cli import command, run_command
+from cai.runs.options import Display, RunJob
 from cai.runs.progress import RichProgress
 from cai.runs.tables import where_rows_went
 
@@ -48,10 +48,7 @@ def evaluate(
     side_b: Annotated[SideOptions, Suffix("b")] = SideOptions(),
     judging: EvalJudging = EvalJudging(),
     outputs: EvalOutputs = EvalOutputs(),
-    output: OutputOptions = OutputOptions(),
-    constitution_name: ConstitutionOption = "harmless",
-    engine: EngineOptions = EngineOptions(),
-    limits: RowLimits = RowLimits(),
+    run: RunJob = RunJob(),
     display: Display = Display(),
 ) -> None:
     """Is model B better than model A? Both answer every prompt, the pairwise judge compares them.
@@ -63,23 +60,21 @@ def evaluate(
     response_b, scores) plus an `eval` object: `cai review sample` and `cai report` read them.
     """
     report_page = outputs.report_page
-    if report_page is not None and output.output in (None, "-"):
+    if report_page is not None and run.output.output in (None, "-"):
         raise typer.BadParameter("needs -o FILE (the report reads the output file)", param_hint="--report")
     for name, side in (("a", side_a), ("b", side_b)):
         if side.model is not None and side.answers is not None:
             raise typer.BadParameter(
                 f"give --model-{name} or --answers-{name}, not both", param_hint=f"--answers-{name}"
             )
-    job = EvalJob(
-        prompts, side_a, side_b, judging, output=output, constitution=constitution_name, engine=engine, limits=limits
-    )
+    job = EvalJob(prompts, side_a, side_b, judging, **run.shared())
 
     def work(progress: RichProgress) -> EvalSummary:
         summary = run_eval(job, progress)
         if outputs.stats_json is not None:
             write_stats(outputs.stats_json, {**summary.as_dict(), "figures": summary.figures})
-        if report_page is not None and output.output is not None:
-            _render(output.output, report_page)
+        if report_page is not None and run.output.output is not None:
+            _render(run.output.output, report_page)
         return summary
 
     summary = run_command(display, work, eval_table)

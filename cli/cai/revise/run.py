@@ -7,9 +7,8 @@ Nothing here prints: progress and notes go through the `Progress` the CLI layer 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from cai import constitution
@@ -19,44 +18,44 @@ from cai.engines.protocol import Engine
 from cai.io.keys import fingerprint, record_key
 from cai.io.records import Reject
 from cai.io.revised import OutputFormat, Provenance, key_of, row_maker
-from cai.io.sources import SourceOptions, read_prompts
 from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings, PairwiseJudge
+from cai.options import option
 from cai.revise.judged import JudgedRecord, destination, record_flow
 from cai.revise.rounds import Record, ReviseRunner, ReviseSettings
 from cai.runs import harness
-from cai.runs.harness import AS_RUN, Context, Given, Prepared, commit_in_order, prepared_facts, read_basis
-from cai.runs.ledger import read_resume
-from cai.runs.options import RunJob, SamplingOptions
+from cai.runs.harness import AS_RUN, Context, Given, Prepared, prepared_facts, resumed
 from cai.runs.progress import Progress
-from cai.runs.tally import Tally
+from cai.runs.prompted import PromptJob, generate_in_order, prompt_basis
+from cai.runs.tally import GenerationTally, Tally
 
 PROMPT_FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class ReviseJob(RunJob):
+class ReviseJob(PromptJob):
     """Everything `cai revise` was asked to do; None means 'the constitution's default'."""
 
     command: ClassVar[str] = "revise"
-    prompts: str
-    model: str | None = None
-    source: SourceOptions = field(default_factory=SourceOptions)
-    sampling: SamplingOptions = field(default_factory=SamplingOptions)
-    rounds: int | None = None
-    critique: bool = True
-    chunk_size: int = 64
-    judge: JudgeSettings | None = None  # --judge: label initial vs final of every pair
-    min_margin: float | None = None  # --min-margin: drop pairs the judge does not clearly prefer
-    output_format: OutputFormat = "trl"  # --format: the row shape (cai.io.revised); one file holds one shape
+    rounds: int | None = option(None, min=1, max=16, help="Critique → revision rounds. Default: the constitution's.")
+    critique: bool = option(True, "--critique/--no-critique", help="--no-critique revises directly, without critiques.")
+    output_format: OutputFormat = option(
+        "trl",
+        "--format",
+        help="Row shape: trl (prompt/chosen/rejected, for DPO), sft (messages ending in the final revision, "
+        "for SFT) or hf-cai (Hugging Face's CAI dataset columns). docs/formats.md.",
+    )
+    judge: JudgeSettings | None = None  # --judge: label initial vs final of every pair (set by the command)
+    min_margin: float | None = option(
+        None, min=-1.0, max=1.0, help="With --judge: drop pairs whose margin P(final) − P(initial) is below this."
+    )
 
 
 @dataclass
-class Summary(Tally):
+class Summary(GenerationTally):
     """What `cai revise` did with every input row (see Tally), and how fast."""
 
     pairs_out: int = 0
-    generate_seconds: float = 0.0
 
     @property
     def rows_out(self) -> int:
@@ -80,18 +79,15 @@ def prepare(job: ReviseJob, progress: Progress, given: Given = AS_RUN) -> Revise
 
     `given`: as a dry run, or with rows and an engine from the Python API (cai.runs.harness.Given).
     """
-    read = lambda: read_prompts(job.prompts, job.source, job.limits.max_row_bytes)  # noqa: E731
-    basis = read_basis(job, job.prompts, read, progress.note, given)
-    loaded, paths, scanned, role = basis.loaded, basis.paths, basis.scanned, basis.role
+    basis = prompt_basis(job, progress, given)
+    loaded, scanned, role = basis.loaded, basis.scanned, basis.role
     settings = _settings(job, loaded.constitution.defaults)
     parameters = _parameters(loaded, role.label, settings, job.judge, job.min_margin)
     run_key = fingerprint(parameters)  # without the format: a row's key names its content, not its shape
     parameters["format"] = job.output_format
     records = [Record(line, row, record_key(row.model_dump(mode="json"), run_key)) for line, row in scanned.rows]
-    resume = read_resume(
-        paths, parameters, job.output.overwrite, records, scanned.rejects, key_of, readonly=given.dry_run
-    )
-    return RevisePrepared(**prepared_facts("cai revise", basis, parameters, resume), job=job, settings=settings)
+    resume = resumed(job, basis, parameters, records, key_of, given)
+    return RevisePrepared(**prepared_facts(job, basis, parameters, resume), job=job, settings=settings)
 
 
 def _generate(context: Context[RevisePrepared, Summary]) -> None:
@@ -107,11 +103,7 @@ def _generate(context: Context[RevisePrepared, Summary]) -> None:
             sink.row(result)
             summary.pairs_out += 1
 
-    generating = time.perf_counter()
-    try:
-        commit_in_order(revised(run, engine, context.on_stage, summary), write, sink, run.job.chunk_size)
-    finally:
-        summary.generate_seconds = time.perf_counter() - generating
+    generate_in_order(revised(run, engine, context.on_stage, summary), write, sink, run.job, summary)
 
 
 def revised(

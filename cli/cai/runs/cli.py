@@ -19,7 +19,7 @@ from rich.table import Table
 
 from cai.console import guarded, print_error, stderr_console
 from cai.errors import EXIT_INPUT
-from cai.options import Flag, Suffix, flag_of
+from cai.options import Flag, Suffix, flag_of, positional_of
 from cai.runs.dryrun import DryRun, plan_table
 from cai.runs.interrupts import graceful_interrupts
 from cai.runs.options import Display
@@ -28,25 +28,6 @@ from cai.runs.progress import RichProgress
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., None])
 
-ConstitutionOption = Annotated[
-    str, typer.Option("--constitution", "-c", help="Built-in name (see `cai constitution list`) or a YAML file.")
-]
-ModelOption = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        "-m",
-        help="Local model folder or a model name vLLM can load (with --server: the served model's name). "
-        "Default: embedded SmolLM2 (with --server: the one model the servers serve).",
-    ),
-]
-PromptsArgument = Annotated[
-    str,
-    typer.Argument(
-        help="Prompts: JSONL rows, hh-rlhf transcripts (JSONL), plain text (one prompt per line), CSV, Parquet, "
-        "or a Hugging Face dataset folder (save_to_disk); - for stdin."
-    ),
-]
 DryRunOption = Annotated[
     bool,
     typer.Option(
@@ -58,7 +39,7 @@ DryRunOption = Annotated[
 
 
 def command(function: F) -> F:
-    """`function` with its option-group parameters expanded into their options, for Typer."""
+    """`function` with its option-group parameters expanded into their options (and arguments), for Typer."""
     hints = typing.get_type_hints(function, include_extras=True)
     parameters: list[inspect.Parameter] = []
     groups: dict[str, tuple[type[Any], str]] = {}
@@ -72,10 +53,10 @@ def command(function: F) -> F:
 
     def call(**values: Any) -> None:
         for name, (group, suffix) in groups.items():
-            given = [f for f in dataclasses.fields(group) if flag_of(f.metadata) is not None]
-            values[name] = group(**{f.name: _back(values.pop(f.name + suffix), f) for f in given})
+            values[name] = _rebuilt(group, suffix, values)
         function(**values)
 
+    parameters.sort(key=lambda parameter: parameter.default is not inspect.Parameter.empty)  # arguments first
     call.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     call.__annotations__ = {p.name: p.annotation for p in parameters}
     call.__name__, call.__qualname__, call.__doc__ = function.__name__, function.__qualname__, function.__doc__
@@ -95,6 +76,7 @@ def _group(kind: Any) -> tuple[type[Any] | None, str]:
 
 
 def _group_parameters(group: type[Any], suffix: str) -> list[inspect.Parameter]:
+    """The options of a group's fields, a field that is itself a group expanded in its place."""
     types = typing.get_type_hints(group)
     found = []
     for item in dataclasses.fields(group):
@@ -105,7 +87,26 @@ def _group_parameters(group: type[Any], suffix: str) -> list[inspect.Parameter]:
             annotation, default = _typer_type(types[item.name], item.default, flag)
             kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
             found.append(inspect.Parameter(item.name + suffix, kind, default=default, annotation=annotation))
+        elif (positional := positional_of(item.metadata)) is not None:
+            annotation = Annotated[types[item.name], typer.Argument(help=positional.help)]
+            found.append(
+                inspect.Parameter(item.name + suffix, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation)
+            )
+        elif _group(types[item.name])[0] is not None:
+            found += _group_parameters(types[item.name], suffix)
     return found
+
+
+def _rebuilt(group: type[Any], suffix: str, values: dict[str, Any]) -> Any:
+    """The group, from the parsed values of its options (taken out of `values`)."""
+    types = typing.get_type_hints(group)
+    given: dict[str, Any] = {}
+    for item in dataclasses.fields(group):
+        if flag_of(item.metadata) is not None or positional_of(item.metadata) is not None:
+            given[item.name] = _back(values.pop(item.name + suffix), item)
+        elif _group(types[item.name])[0] is not None:
+            given[item.name] = _rebuilt(types[item.name], suffix, values)
+    return group(**given)
 
 
 def _suffixed(flag: Flag, name: str, suffix: str) -> Flag:

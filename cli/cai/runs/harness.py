@@ -13,9 +13,9 @@ place: a row of the output, an entry of the rejects file, or already there from 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from cai import constitution
 from cai.constitution import LoadedConstitution
@@ -27,9 +27,9 @@ from cai.lineage.inputs import run_inputs
 from cai.runs import lock
 from cai.runs.checks import bad_rows_problem, check_output, check_paths
 from cai.runs.engines import Engines, Role, resolve_role
-from cai.runs.ledger import OutputPaths, Resume, finished
+from cai.runs.ledger import KeyOf, OutputPaths, Resume, finished, read_resume
 from cai.runs.manifest import Manifest
-from cai.runs.options import EngineOptions, RowLimits
+from cai.runs.options import ModelJob
 from cai.runs.progress import Progress
 from cai.runs.tally import Tally
 
@@ -67,25 +67,6 @@ class Prepared(Generic[K]):
         return run_inputs(files, (self.loaded.path, self.loaded.sha256), models, note)
 
 
-class OneModelJob(Protocol):
-    """What the harness reads of a one-model command's job (revise, score)."""
-
-    @property
-    def constitution(self) -> str: ...
-
-    @property
-    def model(self) -> str | None: ...
-
-    @property
-    def engine(self) -> EngineOptions: ...
-
-    @property
-    def limits(self) -> RowLimits: ...
-
-    @property
-    def paths(self) -> OutputPaths: ...
-
-
 @dataclass(frozen=True)
 class Basis(Generic[R]):
     """What a one-model command knows once its input is read, before its rows are keyed and resumed."""
@@ -112,7 +93,7 @@ AS_DRY_RUN = Given(dry_run=True)
 
 
 def read_basis(
-    job: OneModelJob, source: str, read: Callable[[], Scan[R]], note: Callable[[str], None], given: Given = AS_RUN
+    job: ModelJob, source: str, read: Callable[[], Scan[R]], note: Callable[[str], None], given: Given = AS_RUN
 ) -> Basis[R]:
     """Constitution, output paths, every input row (read by `read`, or `scanned` from the Python API), the
     engine's role: all checked before any model work. Too many bad rows stop a run (a dry run reports them)."""
@@ -128,10 +109,18 @@ def read_basis(
     return Basis(loaded, paths, scanned, given.role or resolve_role(job.model, job.engine, note), bad_rows)
 
 
-def prepared_facts(tool: str, basis: Basis[Any], parameters: dict[str, Any], resume: Resume[Any]) -> dict[str, Any]:
+def resumed(
+    job: ModelJob, basis: Basis[Any], parameters: dict[str, Any], items: Sequence[K], key_of: KeyOf, given: Given
+) -> Resume[K]:
+    """Which of `items` this run still does: OUT checked and repaired first (a dry run only reads it)."""
+    overwrite, rejects = job.output.overwrite, basis.scanned.rejects
+    return read_resume(basis.paths, parameters, overwrite, items, rejects, key_of, readonly=given.dry_run)
+
+
+def prepared_facts(job: ModelJob, basis: Basis[Any], parameters: dict[str, Any], resume: Resume[Any]) -> dict[str, Any]:
     """The harness's fields of a one-model command's `Prepared`, from its basis and its resume."""
     return {
-        "tool": tool,
+        "tool": f"cai {job.command}",
         "paths": basis.paths,
         "input_label": basis.scanned.label,
         "loaded": basis.loaded,

@@ -151,13 +151,35 @@ class Job:
 @dataclass(frozen=True, kw_only=True)
 class RunJob(Job):
     """What every model-running command's job holds besides its own: where rows go, the constitution, the
-    engine and the input limits. A command's job adds its input (the first, positional field) and the rest."""
+    engine and the input limits. A command's job adds its input (the first, positional field) and the rest.
+
+    It is also the option group of these shared options: a command takes one `RunJob` from its command line
+    and builds its own job from `shared()`, so the options are listed and passed on once."""
 
     output: OutputOptions = field(default_factory=OutputOptions)
-    constitution: str = "harmless"
+    constitution: str = option(
+        "harmless", "--constitution", "-c", help="Built-in name (see `cai constitution list`) or a YAML file."
+    )
     engine: EngineOptions = field(default_factory=EngineOptions)
     limits: RowLimits = field(default_factory=RowLimits)
 
     @property
     def paths(self) -> OutputPaths:
         return OutputPaths.for_output(self.output.output, self.output.rejects, command=self.command)
+
+    def shared(self) -> dict[str, Any]:
+        """These shared options as keywords: `ReviseJob(prompts=..., **run.shared(), rounds=...)`."""
+        return {item.name: getattr(self, item.name) for item in dataclasses.fields(type(self))}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelJob(RunJob):
+    """A job that runs one model (revise, sample, score; eval runs two)."""
+
+    model: str | None = option(
+        None,
+        "--model",
+        "-m",
+        help="Local model folder or a model name vLLM can load (with --server: the served model's name). "
+        "Default: embedded SmolLM2 (with --server: the one model the servers serve).",
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from cai.runs.tally import Tally
+from cai.runs.tally import GenerationTally, Tally
 
 
 def summary_grid(title: str) -> Table:
@@ -41,9 +41,10 @@ def tokens(summary: Tally) -> str:
     return f"{summary.prompt_tokens} prompt{cached}, {summary.output_tokens} generated"
 
 
-def generation_rows(table: Table, summary: Tally, generate_seconds: float) -> None:
+def generation_rows(table: Table, summary: GenerationTally) -> None:
     """The rows of a generating command's summary: tokens, cut generations, speed, engine, wall time."""
-    speed = summary.output_tokens / generate_seconds if generate_seconds else 0.0
+    seconds = summary.generate_seconds
+    speed = summary.output_tokens / seconds if seconds else 0.0
     table.add_row("tokens", tokens(summary))
     table.add_row("cut at max_tokens", f"{summary.length_stops} generations")
     table.add_row("speed", f"{speed:.0f} generated tok/s")

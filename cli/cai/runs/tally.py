@@ -104,3 +104,10 @@ class Tally:
         if self._backends is not None:
             counts["backends"] = self.backends()
         return counts
+
+
+@dataclass
+class GenerationTally(Tally):
+    """A generating command's counts (revise, sample), and how long it generated: its summary's speed."""
+
+    generate_seconds: float = 0.0

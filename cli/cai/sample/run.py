@@ -8,9 +8,8 @@ no pair of it teaches anything. Nothing here prints: progress goes through the `
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Literal
 
 from cai.engines.events import Report
@@ -19,13 +18,13 @@ from cai.engines.protocol import Engine
 from cai.io.keys import fingerprint, record_key
 from cai.io.records import PromptRow, Reject
 from cai.io.sampled import SampleStamp, key_of, sampled_row
-from cai.io.sources import SourceOptions, read_prompts
+from cai.io.scored import MAX_RANKED
+from cai.options import option
 from cai.runs import harness
-from cai.runs.harness import AS_RUN, Context, Given, Prepared, commit_in_order, prepared_facts, read_basis
-from cai.runs.ledger import read_resume
-from cai.runs.options import RunJob, SamplingOptions
+from cai.runs.harness import AS_RUN, Context, Given, Prepared, prepared_facts, resumed
 from cai.runs.progress import Progress
-from cai.runs.tally import Tally
+from cai.runs.prompted import PromptJob, generate_in_order, prompt_basis
+from cai.runs.tally import GenerationTally
 from cai.sample.flows import CandidateSampler, Prompt, SampleSettings, Sampling, framing_message, identical_to
 
 SAMPLE_FORMAT_VERSION = 1  # the request and row layout; part of every key
@@ -33,27 +32,27 @@ Framing = Literal["none", "constitution"]
 
 
 @dataclass(frozen=True)
-class SampleJob(RunJob):
+class SampleJob(PromptJob):
     """Everything `cai sample` was asked to do; None means 'the constitution's default'."""
 
     command: ClassVar[str] = "sample"
-    prompts: str
-    model: str | None = None
-    source: SourceOptions = field(default_factory=SourceOptions)
-    sampling: SamplingOptions = field(default_factory=SamplingOptions)
-    n: int = 4  # -n: candidates per prompt
-    framing: Framing = "none"  # --framing constitution: sample under a system turn built from the constitution
-    chunk_size: int = 64
+    n: int = option(
+        4, "-n", "--candidates", min=2, max=MAX_RANKED, help="Candidates per prompt (what cai score ranks)."
+    )
+    framing: Framing = option(
+        "none",
+        help="none (the conversation as given, as the paper samples), or constitution: a system turn built from "
+        "the constitution's description and comparison questions (docs/sample.md). Rows keep the plain prompt.",
+    )
 
 
 @dataclass
-class SampleSummary(Tally):
+class SampleSummary(GenerationTally):
     """What `cai sample` did with every input row (see Tally), and how fast."""
 
     rows_written: int = 0
     candidates: int = 0
     rows_with_identical: int = 0  # rows written with at least two candidates the same
-    generate_seconds: float = 0.0
 
     @property
     def rows_out(self) -> int:
@@ -77,9 +76,8 @@ def prepare(job: SampleJob, progress: Progress, given: Given = AS_RUN) -> Sample
 
     `given`: as a dry run, or with rows and an engine from the Python API (cai.runs.harness.Given).
     """
-    read = lambda: read_prompts(job.prompts, job.source, job.limits.max_row_bytes)  # noqa: E731
-    basis = read_basis(job, job.prompts, read, progress.note, given)
-    loaded, paths, scanned, role = basis.loaded, basis.paths, basis.scanned, basis.role
+    basis = prompt_basis(job, progress, given)
+    loaded, scanned, role = basis.loaded, basis.scanned, basis.role
     max_tokens, temperature, top_p = job.sampling.resolved(loaded.constitution.defaults)
     settings = SampleSettings(job.n, max_tokens, temperature, top_p, job.sampling.seed, job.framing)
     parameters = {
@@ -93,10 +91,8 @@ def prepare(job: SampleJob, progress: Progress, given: Given = AS_RUN) -> Sample
     if answered:
         progress.note(f"{answered} row(s) carry a 'response': cai sample ignores it and samples all {job.n} candidates")
     prompts = [Prompt(line, row, record_key(_keyed(row), run_key)) for line, row in scanned.rows]
-    resume = read_resume(
-        paths, parameters, job.output.overwrite, prompts, scanned.rejects, key_of, readonly=given.dry_run
-    )
-    return SamplePrepared(**prepared_facts("cai sample", basis, parameters, resume), job=job, settings=settings)
+    resume = resumed(job, basis, parameters, prompts, key_of, given)
+    return SamplePrepared(**prepared_facts(job, basis, parameters, resume), job=job, settings=settings)
 
 
 def _keyed(row: PromptRow) -> dict[str, Any]:
@@ -119,11 +115,7 @@ def _generate(context: Context[SamplePrepared, SampleSummary]) -> None:
             summary.candidates += len(result["responses"])
             summary.rows_with_identical += result["cai"]["distinct"] < len(result["responses"])
 
-    generating = time.perf_counter()
-    try:
-        commit_in_order(sampled(run, engine, context.on_stage), write, sink, run.job.chunk_size)
-    finally:
-        summary.generate_seconds = time.perf_counter() - generating
+    generate_in_order(sampled(run, engine, context.on_stage), write, sink, run.job, summary)
 
 
 def sampled(run: SamplePrepared, engine: Engine, on_stage: Report) -> Iterator[tuple[int, dict[str, Any] | Reject]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -11,53 +10,24 @@ import typer
 from rich.table import Table
 
 from cai.console import write_stats
-from cai.io.scored import Mode, PairsMode
-from cai.io.sources import TableOptions
-from cai.judge.pairwise import JudgeSettings
-from cai.options import option
-from cai.runs.cli import ConstitutionOption, DryRunOption, ModelOption, command, run_command, run_dry
+from cai.runs.cli import DryRunOption, command, run_command, run_dry
 from cai.runs.dryrun import DryRun
-from cai.runs.options import Display, EngineOptions, OutputOptions, RowLimits
+from cai.runs.options import Display
 from cai.runs.progress import RichProgress
 from cai.runs.tables import counts, engine_row, rate, tokens, wall_row, where_rows_went
+from cai.score.dryrun import plan_score
 from cai.score.run import ScoreJob, ScoreSummary, run_score
 
-
-@dataclass(frozen=True)
-class ScoreOptions:
-    """Score's own options, besides the judge's."""
-
-    rubric_max_tokens: int = option(96, min=16, help="Pointwise: tokens for the JSON score.")
-    seed: int = option(0, help="Seeds principle sampling and reasoning (with the row's key).")
-    chunk_size: int = option(32, min=1, help="Rows in flight at once; output is flushed every N.")
-    mode: Mode = option("auto", help="auto (each row's shape decides), or force pointwise, pairwise or ranked.")
-    pairs: PairsMode = option(
-        "best-worst",
-        help="A ranked row (responses) becomes: best-worst (one row, chosen = best, rejected = worst), all (one row "
-        "per judged pair) or adjacent (one row per pair next to each other in the ranking); each pair row has "
-        "chosen = the side the judge prefers, its soft label p_a and margin.",
-    )
-    stats_json: Path | None = option(
-        None, help="Also write the run's counts and reliability figures (with --dry-run: the plan) as JSON."
-    )
+StatsOption = Annotated[
+    Path | None,
+    typer.Option(help="Also write the run's counts and reliability figures (with --dry-run: the plan) as JSON."),
+]
 
 
 @command
 def score(
-    rows: Annotated[
-        str,
-        typer.Argument(
-            help="Rows to score: JSONL, CSV, Parquet or a Hugging Face dataset folder; - for stdin (JSONL)."
-        ),
-    ],
-    output: OutputOptions = OutputOptions(),
-    constitution_name: ConstitutionOption = "harmless",
-    model_name: ModelOption = None,
-    judge: JudgeSettings = JudgeSettings(),
-    scoring: ScoreOptions = ScoreOptions(),
-    engine: EngineOptions = EngineOptions(),
-    table: TableOptions = TableOptions(),
-    limits: RowLimits = RowLimits(),
+    job: ScoreJob,
+    stats_json: StatsOption = None,
     dry_run: DryRunOption = False,
     display: Display = Display(),
 ) -> None:
@@ -70,27 +40,9 @@ def score(
     Rows come out unchanged plus a `scores` object. The summary reports position consistency, mean
     |margin|, parse failures and, where rows say which side is preferred, agreement.
     """
-    if problem := judge.clamp_problem():
+    if problem := job.judge.clamp_problem():
         raise typer.BadParameter(problem, param_hint="--clamp")
-    stats_json = scoring.stats_json
-    job = ScoreJob(
-        rows=rows,
-        output=output,
-        constitution=constitution_name,
-        model=model_name,
-        engine=engine,
-        limits=limits,
-        judge=judge,
-        rubric_max_tokens=scoring.rubric_max_tokens,
-        seed=scoring.seed,
-        chunk_size=scoring.chunk_size,
-        mode=scoring.mode,
-        split=table.split,
-        pairs=scoring.pairs,
-    )
     if dry_run:
-        from cai.score.dryrun import plan_score
-
         run_dry(display, lambda progress: plan_score(job, progress), _stats_writer(stats_json))
         return
 

@@ -33,31 +33,37 @@ from cai.io.scored import (
     scored_row,
     torn_group,
 )
-from cai.io.sources import read_rows
+from cai.io.sources import read_rows, split_option
 from cai.judge import FORMAT_VERSION as JUDGE_FORMAT
 from cai.judge.pairwise import JudgeSettings, PairwiseJudge
 from cai.judge.pointwise import PointwiseScorer
+from cai.options import argument, option
 from cai.runs import harness
-from cai.runs.harness import AS_RUN, Context, Given, Prepared, commit_in_order, prepared_facts, read_basis
-from cai.runs.ledger import read_resume
-from cai.runs.options import RunJob
+from cai.runs.harness import AS_RUN, Context, Given, Prepared, commit_in_order, prepared_facts, read_basis, resumed
+from cai.runs.options import ModelJob
 from cai.runs.progress import Progress
 from cai.runs.tally import Tally
 from cai.score.flows import Outcome, RowScorers, selected_pairs
 
 
 @dataclass(frozen=True)
-class ScoreJob(RunJob):
+class ScoreJob(ModelJob):
+    """Everything `cai score` was asked to do; its fields are its options."""
+
     command: ClassVar[str] = "score"
-    rows: str
-    model: str | None = None
+    rows: str = argument("Rows to score: JSONL, CSV, Parquet or a Hugging Face dataset folder; - for stdin (JSONL).")
     judge: JudgeSettings = field(default_factory=JudgeSettings)
-    rubric_max_tokens: int = 96
-    seed: int = 0
-    chunk_size: int = 32
-    mode: Mode = "auto"  # --mode: force one row kind; rows without its fields are quarantined
-    split: str | None = None  # a DatasetDict folder's split
-    pairs: PairsMode = "best-worst"  # --pairs: a ranked row as best vs worst (one row), or as its judged pairs
+    rubric_max_tokens: int = option(96, min=16, help="Pointwise: tokens for the JSON score.")
+    seed: int = option(0, help="Seeds principle sampling and reasoning (with the row's key).")
+    chunk_size: int = option(32, min=1, help="Rows in flight at once; output is flushed every N.")
+    mode: Mode = option("auto", help="auto (each row's shape decides), or force pointwise, pairwise or ranked.")
+    split: str | None = split_option()
+    pairs: PairsMode = option(
+        "best-worst",
+        help="A ranked row (responses) becomes: best-worst (one row, chosen = best, rejected = worst), all (one row "
+        "per judged pair) or adjacent (one row per pair next to each other in the ranking); each pair row has "
+        "chosen = the side the judge prefers, its soft label p_a and margin.",
+    )
 
     def row_reader(self, data: dict[str, Any]) -> ScoreRow:
         return read_score_row(data, self.mode)
@@ -118,13 +124,11 @@ def prepare_score(job: ScoreJob, progress: Progress, given: Given = AS_RUN) -> S
     if job.pairs != "best-worst":  # not its shape; best-worst is absent, as score wrote before --pairs
         parameters["pairs"] = job.pairs
     items = [Scored(line, row, record_key(row.data, run_key, "wrapped")) for line, row in scanned.rows]
-    resume = read_resume(
-        paths, parameters, job.output.overwrite, items, scanned.rejects, key_of, readonly=given.dry_run
-    )
+    resume = resumed(job, basis, parameters, items, key_of, given)
     if paths.output is not None and not given.dry_run and (cut := _cut_torn_group(paths.output)):
         progress.note(f"removed {cut} pair row(s) of a ranked row an interrupted run left unfinished (redone now)")
     resume = replace(resume, new_rejects=sorted(resume.new_rejects, key=lambda entry: entry.line))
-    return ScorePrepared(**prepared_facts("cai score", basis, parameters, resume), job=job)
+    return ScorePrepared(**prepared_facts(job, basis, parameters, resume), job=job)
 
 
 def _cut_torn_group(path: Path) -> int:

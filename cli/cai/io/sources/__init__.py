@@ -35,13 +35,6 @@ def split_option() -> Any:
 
 
 @dataclass(frozen=True)
-class TableOptions:
-    """How to read a table source whose columns are the row's fields (cai score)."""
-
-    split: str | None = split_option()
-
-
-@dataclass(frozen=True)
 class SourceOptions:
     """How to read a prompt source; the column options apply to tables (CSV, Parquet, dataset folders)."""
 
