@@ -2,8 +2,10 @@
 
 v1 is the embedded model (the session engine serves it, in this process). v2 is trained in a child
 process by examples/train_dpo.py itself — two DPO steps on the pairs, as a user runs it — and saved as a
-plain Hugging Face folder. `cai eval --model-b v2` and `cai revise --model v2` are real `cai` processes
-that load v2 by its path in vLLM. A 135M model does not get better in two steps: the test proves the
+plain Hugging Face folder. `cai eval --model-b v2` is a real `cai` process that loads v2 by its path in
+vLLM and generates with it, as the next round's `cai revise --model v2` would (the same engine path: a
+second process to show it again would cost the suite another model load). A 135M model does not get
+better in two steps: the test proves the
 plumbing (every prompt answered by both, a win rate with its intervals, the lineage), not the model.
 """
 
@@ -71,12 +73,6 @@ def test_v1_pairs_train_v2_which_cai_evaluates_and_runs_and_whose_lineage_reads_
     low, high = figures["ci95_bootstrap"]
     assert 0 <= low <= figures["win_rate"] <= high <= 1 and figures["win_rate_lower"] <= low
     assert "style-controlled" in result.stderr and "2 model load(s)" in result.stderr
-
-    next_round = write_lines(tmp_path / "next.jsonl", [json.dumps({"prompt": TRAIN[0]})])
-    again = child("-m", "cai", "revise", str(next_round), "--model", str(v2), "-o", str(tmp_path / "round-2.jsonl"),
-                  "--rounds", "1", "--max-tokens", "16")  # fmt: skip
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert {row["cai"]["model"] for row in rows(tmp_path / "round-2.jsonl")} == {str(v2)}
 
     code, shown, stderr = run_cli(real_engine, "lineage", str(evaluated), "--json")
     assert code == 0, stderr

@@ -6,6 +6,8 @@ the other. As in tests/integration/test_real_servers.py, where a record ended is
 the replicas batch other sets of records than one in-process engine does, bf16 rounds a batch's sums
 differently, and a 16-token seeded sample can then change, so a record can end as a pair in one run and
 as "unchanged" in the other. The record's key, which names the input row and every setting, cannot.
+Score and eval are compared with an in-process run; the node-loss run's 32 records with the keys the
+in-process run's prepare step gives them (the same keys, without generating the 32 records once more).
 Score and eval run on one replica each (a model load costs the session ~7 s of both cores); the
 node-loss test runs two, one on each node. Losing the worker node mid-run loses and duplicates nothing.
 It must stay the last test in this file.
@@ -25,7 +27,8 @@ from typing import Any
 import pytest
 
 from cai.engines import Engine
-from tests.conftest import run_cli
+from cai.revise.run import ReviseJob, prepare
+from tests.conftest import RecordingProgress, run_cli
 from tests.integration.ray_cluster import RayTestCluster
 from tests.integration.test_real_servers import ended, read, run_cli_plain
 
@@ -34,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROMPTS = ROOT / "prompts" / "sample.jsonl"
 SCORE_ROWS = ROOT / "prompts" / "sample-score.jsonl"
 EVAL_PROMPTS = ROOT / "prompts" / "sample-eval.jsonl"
-REVISE = ("--rounds", "1", "--max-tokens", "16", "--seed", "3")
+REVISE = ("--rounds", "1", "--max-tokens", "16", "--seed", "3")  # in_process_keys prepares the same job
 COPIES = 4  # the sample's 8 prompts four times (ids of their own): a run long enough to see a restart
 
 
@@ -83,12 +86,18 @@ def many_prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def in_process_keys(prompts: Path, tmp_path: Path) -> list[str]:
+    """The key of every record as the in-process engine's run names them: its prepare step, which keys every row
+    before any model work (every record ends under its key, as a pair or an entry beside OUT)."""
+    job = ReviseJob.of(str(prompts), str(tmp_path / "in-process" / "pairs.jsonl"), rounds=1, max_tokens=16, seed=3)
+    run = prepare(job, RecordingProgress())
+    return [record.key for record in run.todo] + [entry.key for entry in run.new_rejects]
+
+
 def test_revise_on_two_replicas_survives_losing_a_node(
-    ray_cluster: RayTestCluster, real_engine: Engine, many_prompts: Path, tmp_path: Path
+    ray_cluster: RayTestCluster, many_prompts: Path, tmp_path: Path
 ) -> None:
-    local, out = tmp_path / "local.jsonl", tmp_path / "pairs.jsonl"
-    code, _, stderr = run_cli(real_engine, "revise", str(many_prompts), "-o", str(local), *REVISE)
-    assert code == 0, stderr
+    out = tmp_path / "pairs.jsonl"
     args = ["revise", str(many_prompts), "-o", str(out), *REVISE, "--chunk-size", "1", *on(ray_cluster, 2)]
     run = subprocess.Popen(
         [sys.executable, "-m", "cai", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -111,7 +120,7 @@ def test_revise_on_two_replicas_survives_losing_a_node(
     assert len(placed) == 2 and len({node for _, node in placed}) == 2  # spread: one replica on each node
     keys = ended(out)
     assert len(keys) == len(set(keys)) == 8 * COPIES  # every record once: nothing lost or written twice
-    assert sorted(keys) == sorted(ended(local))
+    assert sorted(keys) == sorted(in_process_keys(many_prompts, tmp_path))
     manifest: dict[str, Any] = json.loads(out.with_name("pairs.manifest.json").read_text())
     assert manifest["status"] == "complete"
     lost = [r for r in manifest["this_run"]["backends"] if r["taken_out"]]
