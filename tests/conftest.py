@@ -156,3 +156,15 @@ def real_engine() -> Iterator[Engine]:
     assert model.locate().prepared
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def judged_sample_pairs(real_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`cai revise --judge` on the sample prompts, run once for the tests that read its output (report, review):
+    (the pairs file, the run's stderr). Readers write their own files elsewhere."""
+    sample = Path(__file__).resolve().parents[1] / "prompts" / "sample.jsonl"
+    pairs = tmp_path_factory.mktemp("judged") / "pairs.jsonl"
+    args = ("revise", str(sample), "-o", str(pairs), "--judge", "--principles", "2", "--max-tokens", "24")
+    code, _, stderr = run_cli(real_engine, *args)
+    assert code == 0, stderr
+    return pairs, stderr

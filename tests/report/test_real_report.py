@@ -15,12 +15,8 @@ from tests.integration.test_real_revise import SAMPLE
 pytestmark = pytest.mark.real
 
 
-def test_revise_judge_then_report(real_engine: Engine, tmp_path: Path) -> None:
-    pairs = tmp_path / "pairs.jsonl"
-    code, _, stderr = run_cli(
-        real_engine, "revise", str(SAMPLE), "-o", str(pairs), "--judge", "--max-tokens", "24", "--principles", "1"
-    )
-    assert code == 0, stderr
+def test_revise_judge_then_report(real_engine: Engine, judged_sample_pairs: tuple[Path, str], tmp_path: Path) -> None:
+    pairs, stderr = judged_sample_pairs
     rows = [json.loads(line) for line in pairs.read_text().splitlines()]
     assert rows, stderr
 

@@ -12,16 +12,12 @@ from tests.conftest import run_cli
 from tests.review.helpers import read_jsonl, write_jsonl
 
 pytestmark = pytest.mark.real
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "prompts" / "sample.jsonl"
 
 
-def test_revise_judge_then_sample_label_and_agreement(real_engine: Engine, tmp_path: Path) -> None:
-    pairs = tmp_path / "pairs.jsonl"
-    code, _, stderr = run_cli(
-        real_engine, "revise", str(SAMPLE), "-o", str(pairs), "--judge", "--principles", "2", "--max-tokens", "24"
-    )
-    assert code == 0, stderr
+def test_revise_judge_then_sample_label_and_agreement(
+    real_engine: Engine, judged_sample_pairs: tuple[Path, str], tmp_path: Path
+) -> None:
+    pairs, _ = judged_sample_pairs
     judged = read_jsonl(pairs)
     assert judged and all("judge" in row["cai"] for row in judged)
 
