@@ -153,8 +153,8 @@ class RunJob(Job):
     """What every model-running command's job holds besides its own: where rows go, the constitution, the
     engine and the input limits. A command's job adds its input (the first, positional field) and the rest.
 
-    It is also the option group of these shared options: a command takes one `RunJob` from its command line
-    and builds its own job from `shared()`, so the options are listed and passed on once."""
+    Every job is also its command's option group (cai.runs.cli.command): revise, sample and score take their own
+    job, which inherits these options; eval takes a `RunJob` and builds its job with `shared()`."""
 
     output: OutputOptions = field(default_factory=OutputOptions)
     constitution: str = option(
@@ -168,7 +168,7 @@ class RunJob(Job):
         return OutputPaths.for_output(self.output.output, self.output.rejects, command=self.command)
 
     def shared(self) -> dict[str, Any]:
-        """These shared options as keywords: `ReviseJob(prompts=..., **run.shared(), rounds=...)`."""
+        """These shared options as keywords: `EvalJob(prompts, a, b, judging, **run.shared())`."""
         return {item.name: getattr(self, item.name) for item in dataclasses.fields(type(self))}
 
 
