@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def hashing() -> dict[str, Any]:
     from cai import api
-    from cai.lineage.digest import folder_digest
+    from cai.runs.digest import folder_digest
 
     folder, _ = api.embedded_model()
     with tempfile.TemporaryDirectory() as scratch:

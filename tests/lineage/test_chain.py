@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cai.app import app
-from cai.lineage.digest import folder_digest
+from cai.runs.digest import folder_digest
 from tests.conftest import write_lines
 from tests.fakes import ScriptedEngine
 

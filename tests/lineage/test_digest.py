@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cai.lineage.digest import CACHE_NAME, data_files, folder_digest
-from cai.lineage.inputs import file_entry, model_entry, run_inputs
+from cai.runs.digest import CACHE_NAME, data_files, folder_digest
+from cai.runs.inputs import file_entry, model_entry, run_inputs
 
 
 def model_folder(path: Path, weights: bytes = b"\x00" * 1000) -> Path:

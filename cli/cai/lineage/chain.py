@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from cai.errors import InputError
-from cai.lineage.digest import data_files, folder_digest
-from cai.lineage.inputs import model_entry
 from cai.lineage.record import read_record
+from cai.runs.digest import data_files, folder_digest
+from cai.runs.inputs import model_entry
 from cai.runs.ledger import OutputPaths, file_sha256, read_manifest
 
 MANIFEST_SUFFIX = ".manifest.json"

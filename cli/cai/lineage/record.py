@@ -13,7 +13,7 @@ which writes into the folder
      "trained_on": [{"path": "/abs/pairs.jsonl", "sha256": "…", "bytes": 4096}],
      "base": {"label": "…", "kind": "embedded", "path": "…", "sha256": "<GGUF sha256>", "hash": "gguf"}}
 
-The record is not part of the model's own hash (cai.lineage.digest leaves `cai-*` files out), and it
+The record is not part of the model's own hash (cai.runs.digest leaves `cai-*` files out), and it
 keeps the hash the weights had when it was written, so `cai lineage` can tell a record from weights
 that changed since.
 """
@@ -29,8 +29,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cai.engines.model import MARKER
 from cai.errors import InputError, format_location
-from cai.lineage.digest import folder_digest
-from cai.lineage.inputs import file_entry, model_entry
+from cai.runs.digest import folder_digest
+from cai.runs.inputs import file_entry, model_entry
 from cai.runs.ledger import write_manifest
 
 RECORD_NAME = "cai-lineage.json"

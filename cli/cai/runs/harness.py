@@ -23,10 +23,10 @@ from cai.engines.events import StageDone
 from cai.errors import InputError
 from cai.io.jsonl import JsonlWriter
 from cai.io.records import Keyed, Reject, Scan
-from cai.lineage.inputs import run_inputs
 from cai.runs import lock
 from cai.runs.checks import bad_rows_problem, check_output, check_paths
 from cai.runs.engines import Engines, Role, resolve_role
+from cai.runs.inputs import run_inputs
 from cai.runs.ledger import KeyOf, OutputPaths, Resume, finished, read_resume
 from cai.runs.manifest import Manifest
 from cai.runs.options import ModelJob
@@ -55,7 +55,7 @@ class Prepared(Generic[K]):
     new_rejects: list[Reject]
     role: Role | None = None  # a one-model command's engine (eval has one per side)
     bad_rows: str | None = None  # a dry run's: the input has more bad rows than --max-bad-rows
-    # what the manifest's `inputs` hashes (cai.lineage.inputs); None: the input file and `role`
+    # what the manifest's `inputs` hashes (cai.runs.inputs); None: the input file and `role`
     input_files: dict[str, str] | None = None
     roles: dict[str, Role] | None = None
 

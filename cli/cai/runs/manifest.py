@@ -37,7 +37,7 @@ class Manifest:
     input_label: str
     holdings: Holdings
     tool: str = "cai revise"
-    inputs: dict[str, Any] | None = None  # sha256 of what the run read (cai.lineage.inputs); not for resume
+    inputs: dict[str, Any] | None = None  # sha256 of what the run read (cai.runs.inputs); not for resume
 
     @contextmanager
     def recording(self, summary: Tally, *writers: JsonlWriter) -> Iterator[None]:

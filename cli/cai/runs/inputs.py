@@ -7,7 +7,7 @@
                            "path": "/home/u/.cache/cai/models/…", "sha256": "<the GGUF's sha256>", "hash": "gguf"}}
     }
 
-A file is hashed whole; a folder (a model, a dataset folder) by cai.lineage.digest. Paths are absolute, so
+A file is hashed whole; a folder (a model, a dataset folder) by cai.runs.digest. Paths are absolute, so
 `cai lineage` finds them from anywhere. A model is one of: `embedded` (the GGUF cai converted, named by its
 sha256, already known), `folder` (a Hugging Face model folder), `name` (a model in the Hugging Face cache:
 its snapshot folder is hashed; null when it is not there), `server` (served by vLLM servers: cai cannot see
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cai.engines.model import MARKER
-from cai.lineage.digest import data_files, folder_digest
+from cai.runs.digest import data_files, folder_digest
 from cai.runs.ledger import file_sha256
 
 BIG = 1 << 30  # a note when hashing reads more than this (once: the content hashes are cached)
