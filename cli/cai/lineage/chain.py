@@ -16,9 +16,9 @@ from typing import Any
 
 from cai.errors import InputError
 from cai.lineage.record import read_record
-from cai.runs.digest import data_files, folder_digest
+from cai.runs.digest import data_files, file_sha256, folder_digest
 from cai.runs.inputs import model_entry
-from cai.runs.ledger import OutputPaths, file_sha256, read_manifest
+from cai.runs.ledger import OutputPaths, read_manifest
 
 MANIFEST_SUFFIX = ".manifest.json"
 

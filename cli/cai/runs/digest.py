@@ -23,14 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cai.runs.ledger import file_sha256
-
 CACHE_NAME = "cai-hashes.json"
 FOLDER_METHOD = "cai-folder-1"  # how a folder's hash is made: recorded beside it, so a change of method shows
 MODEL_SUFFIXES = frozenset(
     {".json", ".safetensors", ".bin", ".pt", ".pth", ".gguf", ".model", ".txt", ".jinja", ".tiktoken", ".py"}
 )
 NOT_MODEL = frozenset({"training_args.bin"})
+
+
+def file_sha256(path: Path) -> str:
+    """The file's sha256 ("" hashed when it does not exist), read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    if path.exists():
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cai.engines.model import MARKER
-from cai.runs.digest import data_files, folder_digest
-from cai.runs.ledger import file_sha256
+from cai.runs.digest import data_files, file_sha256, folder_digest
 
 BIG = 1 << 30  # a note when hashing reads more than this (once: the content hashes are cached)
 Note = Callable[[str], None]

@@ -14,7 +14,8 @@ from cai import __version__
 from cai.constitution import LoadedConstitution
 from cai.engines.cpu import read_cpu
 from cai.io.jsonl import JsonlWriter
-from cai.runs.ledger import Holdings, OutputPaths, file_sha256, write_manifest
+from cai.runs.digest import file_sha256
+from cai.runs.ledger import Holdings, OutputPaths, write_manifest
 from cai.runs.tally import Tally
 
 
