@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -130,6 +132,15 @@ def run_cli(engine: Engine, *args: str, stdin: str | None = None) -> tuple[int, 
         select_engine(patch, lambda path, engine_args, label: Borrowed(engine), _vllm_tokenizer)
         result = CliRunner().invoke(app, list(args), input=stdin)
     return result.exit_code, result.stdout, result.stderr
+
+
+def wait_for_first_row(out: Path, process: subprocess.Popen[str], seconds: float = 300) -> None:
+    """Until OUT holds a committed row, so the run is under way; fails with the process's stderr if it ends first."""
+    deadline = time.monotonic() + seconds
+    while not (out.exists() and out.read_text().count("\n") >= 1):
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, f"no row after {seconds:.0f} s"
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from cai.engines import Engine
 from cai.revise.run import ReviseJob, prepare
-from tests.conftest import RecordingProgress, run_cli, write_lines
+from tests.conftest import RecordingProgress, run_cli, wait_for_first_row, write_lines
 
 pytestmark = pytest.mark.real
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,15 +30,6 @@ def start(out: Path) -> subprocess.Popen[str]:
         text=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
-
-
-def wait_for_first_row(out: Path, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
-        if out.exists() and out.read_text().count("\n") >= 1:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no row appeared; exit {process.poll()}")
 
 
 def expected_keys(tmp_path: Path) -> set[str]:

@@ -20,7 +20,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import pytest
 
 from cai.engines import Engine
 from cai.revise.run import ReviseJob, prepare
-from tests.conftest import RecordingProgress, run_cli
+from tests.conftest import RecordingProgress, run_cli, wait_for_first_row
 from tests.integration.ray_cluster import RayTestCluster
 from tests.integration.test_real_servers import ended, read, run_cli_plain
 
@@ -103,11 +102,7 @@ def test_revise_on_two_replicas_survives_losing_a_node(
         [sys.executable, "-m", "cai", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 600
-        while not (out.exists() and out.read_text().count("\n") >= 1):  # a row is committed: the run is under way
-            assert run.poll() is None, run.communicate()[1]
-            assert time.monotonic() < deadline, "no row after 600 s"
-            time.sleep(0.2)
+        wait_for_first_row(out, run, seconds=600)
         ray_cluster.lose_worker()  # every process of the worker node SIGKILLed: one replica is gone
         stdout, stderr = run.communicate(timeout=900)
     finally:

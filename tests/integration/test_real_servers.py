@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from cai.engines import Engine
-from tests.conftest import run_cli
+from tests.conftest import run_cli, wait_for_first_row
 from tests.integration.served import Served, serving
 
 pytestmark = pytest.mark.real
@@ -105,11 +104,7 @@ def test_killing_one_server_mid_run_loses_and_duplicates_nothing(
     command = [sys.executable, "-m", "cai", *args, "--chunk-size", "1", *over(real_servers)]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
-        deadline = time.monotonic() + 300
-        while not (out.exists() and out.read_text().count("\n") >= 1):  # a row is committed: the run is under way
-            assert run.poll() is None, run.communicate()[1]
-            assert time.monotonic() < deadline, "no row after 300 s"
-            time.sleep(0.2)
+        wait_for_first_row(out, run)
         real_servers[1].kill()
         _, stderr = run.communicate(timeout=600)
     finally:
